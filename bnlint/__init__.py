@@ -1,0 +1,37 @@
+"""bnlint: find and fix BatchNormalization pitfalls in Keras models and training code."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+__version__ = "0.1.0"
+
+
+def lint(
+    paths: str | Iterable[str],
+    *,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    dataset_size: int | None = None,
+    batch_size: int | None = None,
+    epochs: int | None = None,
+    steps: int | None = None,
+    min_batch_size: int | None = None,
+) -> dict[str, Any]:
+    """Lint models, scripts and notebooks; returns the same data as `--format json`."""
+    from .context import from_options
+    from .lint import Options, lint_paths, report
+
+    context = from_options(
+        "API argument",
+        dataset_size=dataset_size,
+        batch_size=batch_size,
+        epochs=epochs,
+        steps=steps,
+        min_batch_size=min_batch_size,
+    )
+    options = Options(select=tuple(select), ignore=tuple(ignore), context=context)
+    return report(lint_paths([paths] if isinstance(paths, str) else list(paths), options))
+
+
+__all__ = ["__version__", "lint"]

@@ -1,0 +1,107 @@
+"""Command line: `bnlint [check] PATH...` and `bnlint rules [CODE]`.
+
+Only wiring lives here: options become lint Options, results go to a formatter.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+
+from . import __version__
+from .context import from_options
+from .errors import InputError
+
+FORMATS = ("text", "json")
+
+
+class DefaultGroup(click.Group):
+    """`bnlint model.h5` means `bnlint check model.h5`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["check", *args]
+        elif not args:
+            args = ["check"]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bnlint")
+def main() -> None:
+    """Find and fix BatchNormalization pitfalls in Keras models, training scripts and notebooks."""
+
+
+def _codes(value: str | None) -> tuple[str, ...]:
+    return tuple(code.strip() for code in (value or "").split(",") if code.strip())
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--select", help="Comma-separated rule codes or prefixes to run (default: all).")
+@click.option("--ignore", help="Comma-separated rule codes or prefixes to skip.")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--dataset-size", type=click.IntRange(min=1), help="Training samples per epoch.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Planned training epochs.")
+@click.option("--steps", type=click.IntRange(min=1), help="Planned optimizer steps (overrides epochs).")
+@click.option("--min-batch-size", type=click.IntRange(min=1), help="Smallest batch BN may train on [16].")
+def check(paths, select, ignore, output_format, dataset_size, batch_size, epochs, steps, min_batch_size):
+    """Lint saved models (.keras, .h5, SavedModel directories), scripts and notebooks."""
+    from .lint import Options, exit_status, lint_paths, report
+
+    context = from_options(
+        "command line",
+        dataset_size=dataset_size,
+        batch_size=batch_size,
+        epochs=epochs,
+        steps=steps,
+        min_batch_size=min_batch_size,
+    )
+    options = Options(select=_codes(select), ignore=_codes(ignore), context=context)
+    results = lint_paths(paths, options)
+    if output_format == "json":
+        click.echo(json.dumps(report(results), indent=2))
+    else:
+        from .output.text import render
+
+        render(results, Console(highlight=False), Console(stderr=True, highlight=False))
+    sys.exit(exit_status(results))
+
+
+@main.command()
+@click.argument("code", required=False)
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+def rules(code, output_format):
+    """List the rules, or print one rule's documentation."""
+    from .rules import RULES
+    from .rules.docs import rule_json, rule_markdown
+
+    if code is not None:
+        rule = RULES.get(code.upper())
+        if rule is None:
+            raise click.UsageError(f"unknown rule code '{code}' (see `bnlint rules`)")
+        if output_format == "json":
+            click.echo(json.dumps(rule_json(rule), indent=2))
+        else:
+            from rich.markdown import Markdown
+
+            Console().print(Markdown(rule_markdown(rule)))
+        return
+    if output_format == "json":
+        click.echo(json.dumps([rule_json(r) for r in RULES.values()], indent=2))
+        return
+    console = Console(highlight=False)
+    for rule in RULES.values():
+        console.print(f"[bold]{rule.code}[/] {rule.name} [dim]({rule.severity.value})[/] {rule.summary}", soft_wrap=True)
+
+
+def run() -> None:
+    try:
+        main(standalone_mode=True)
+    except InputError as exc:  # a bad [tool.bnlint] setting or option value
+        click.echo(f"bnlint: error: {exc}", err=True)
+        sys.exit(2)

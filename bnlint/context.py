@@ -1,0 +1,101 @@
+"""The training context (dataset size, batch size, horizon) a lint run assumes.
+
+Sources, highest priority first: CLI options, `[tool.bnlint]` in pyproject.toml,
+the linted script, the model file itself, defaults. Every value remembers where it
+came from, so that findings can say what they assumed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .errors import InputError
+
+FIELDS = ("dataset_size", "batch_size", "epochs", "steps", "min_batch_size")
+DEFAULT_MIN_BATCH_SIZE = 16
+
+
+@dataclass(frozen=True)
+class TrainingContext:
+    dataset_size: int | None = None
+    batch_size: int | None = None
+    epochs: int | None = None
+    steps: int | None = None
+    min_batch_size: int = DEFAULT_MIN_BATCH_SIZE
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def merged_under(self, **values: Any) -> TrainingContext:
+        """Fill only the fields this context lacks, from a lower-priority source.
+
+        `source` names where the new values come from (e.g. "model file")."""
+        source = values.pop("source")
+        updates = {k: v for k, v in values.items() if v is not None and getattr(self, k) is None}
+        if not updates:
+            return self
+        sources = dict(self.sources)
+        sources.update({k: source for k in updates})
+        return replace(self, sources=sources, **updates)
+
+    def horizon(self) -> tuple[int, str] | None:
+        """Planned optimizer steps T, with how it was derived; None if unknown."""
+        if self.steps is not None:
+            return self.steps, f"{self.steps} steps ({self.sources.get('steps', 'given')})"
+        if self.dataset_size and self.batch_size:
+            per_epoch = math.ceil(self.dataset_size / self.batch_size)
+            epochs = self.epochs or 1
+            how = f"{epochs} epoch{'s' * (epochs != 1)} × {per_epoch} steps ({self.dataset_size} samples / batch {self.batch_size})"
+            if self.epochs is None:
+                how += ", one epoch assumed"
+            return epochs * per_epoch, how
+        return None
+
+    def describe(self) -> str:
+        parts = [
+            f"{name.replace('_', '-')}={getattr(self, name)} ({self.sources.get(name, 'default')})"
+            for name in FIELDS
+            if getattr(self, name) is not None and (name != "min_batch_size" or name in self.sources)
+        ]
+        return ", ".join(parts) if parts else "none (no dataset size, batch size or steps known)"
+
+
+def from_options(source: str, **values: Any) -> TrainingContext:
+    clean = {k: v for k, v in values.items() if v is not None}
+    for key, value in clean.items():
+        if key not in FIELDS:
+            raise InputError(f"unknown setting '{key.replace('_', '-')}' in {source}")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise InputError(f"{key.replace('_', '-')} must be a positive integer in {source}")
+    return TrainingContext(sources={k: source for k in clean}, **clean)
+
+
+def find_pyproject(start: str) -> str | None:
+    """The nearest pyproject.toml at or above `start`."""
+    here = os.path.abspath(start if os.path.isdir(start) else os.path.dirname(start) or ".")
+    while True:
+        candidate = os.path.join(here, "pyproject.toml")
+        if os.path.isfile(candidate):
+            return candidate
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+def load_settings(pyproject: str) -> dict[str, Any]:
+    """`[tool.bnlint]` with dashes turned into underscores; {} if there is none."""
+    try:
+        with open(pyproject, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"{pyproject}: cannot read [tool.bnlint] ({exc})") from None
+    table = data.get("tool", {}).get("bnlint", {})
+    return {key.replace("-", "_"): value for key, value in table.items()}

@@ -1,0 +1,176 @@
+"""The framework-neutral model graph every reader produces and every rule reads.
+
+Nothing here knows about files: readers fill it in, rules only look at it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterator
+
+
+class Generation(str, Enum):
+    """The Keras generation whose training semantics apply (keras-formats.md §4)."""
+
+    KERAS3 = "keras3"  # keras>=3, tf.keras on TF>=2.16
+    KERAS2 = "keras2"  # tf_keras, tf.keras on TF 2.x (keras_version 2.3.0-tf, 2.4+)
+    LEGACY = "legacy"  # multi-backend Keras <= 2.3.1, tf.keras on TF 1.x (2.2.4-tf)
+
+    @property
+    def label(self) -> str:
+        return {
+            "keras3": "Keras 3",
+            "keras2": "Keras 2 (tf_keras / tf.keras on TF 2)",
+            "legacy": "legacy Keras (multi-backend, or tf.keras on TF 1.x)",
+        }[self.value]
+
+
+CONTAINER_CLASSES = {"Functional", "Model", "Sequential"}
+BN_CLASSES = {
+    "BatchNormalization",
+    "SyncBatchNormalization",
+    "BatchNormalizationV1",
+    "BatchNormalizationV2",
+}
+
+
+@dataclass
+class CallNode:
+    """One recorded call of a layer inside its parent model."""
+
+    index: int  # position in the layer's node list, as consumers refer to it
+    kwargs: dict[str, Any]
+    inbound: list[str]  # names of the layers whose outputs feed this call
+
+    @property
+    def training(self) -> Any:
+        """The recorded `training` argument: True, False or None (not passed)."""
+        return self.kwargs.get("training")
+
+
+@dataclass
+class Layer:
+    name: str
+    class_name: str
+    config: dict[str, Any]
+    path: str = ""
+    module: str | None = None
+    registered_name: str | None = None
+    parent: Layer | None = field(default=None, repr=False)
+    children: list[Layer] = field(default_factory=list, repr=False)
+    nodes: list[CallNode] = field(default_factory=list)
+    # How the layer's parent wires it: "functional" (call nodes recorded),
+    # "sequential" (no call kwargs can be recorded), "wrapper" (TimeDistributed...),
+    # or None for the root.
+    wiring: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def trainable(self) -> bool:
+        return bool(self.config.get("trainable", True))
+
+    @property
+    def is_bn(self) -> bool:
+        return self.class_name in BN_CLASSES
+
+    @property
+    def is_container(self) -> bool:
+        return self.class_name in CONTAINER_CLASSES or isinstance(self.config.get("layers"), list)
+
+    @property
+    def is_sequential(self) -> bool:
+        return self.class_name == "Sequential"
+
+    def ancestors(self) -> Iterator[Layer]:
+        node = self.parent
+        while node is not None:
+            yield node
+            node = node.parent
+
+    def walk(self) -> Iterator[Layer]:
+        """This layer and everything below it, depth first, in config order."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def bn_layers(self) -> list[Layer]:
+        return [layer for layer in self.walk() if layer.is_bn and layer is not self]
+
+    def find(self, name: str) -> Layer | None:
+        return next((c for c in self.children if c.name == name), None)
+
+
+@dataclass
+class ModelGraph:
+    path: str
+    kind: str  # "keras", "h5", "savedmodel"
+    keras_version: str | None
+    generation: Generation
+    root: Layer
+    training_config: dict[str, Any] | None = None
+    optimizer_iterations: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def layers(self) -> Iterator[Layer]:
+        return self.root.walk()
+
+    def bn_layers(self) -> list[Layer]:
+        return [layer for layer in self.layers() if layer.is_bn]
+
+    def bases(self) -> list[Layer]:
+        """Nested models that contain BN layers: the pretrained bases of transfer
+        learning. The outermost such model counts; its own sub-models do not."""
+        found: list[Layer] = []
+
+        def visit(layer: Layer) -> None:
+            for child in layer.children:
+                if child.is_container and child.bn_layers():
+                    found.append(child)
+                else:
+                    visit(child)
+
+        visit(self.root)
+        return found
+
+    def base_of(self, layer: Layer) -> Layer | None:
+        """The pretrained base a layer sits in, if any."""
+        bases = self.bases()
+        return next((a for a in layer.ancestors() if a in bases), None)
+
+    def layer(self, path: str) -> Layer | None:
+        return next((layer for layer in self.layers() if layer.path == path), None)
+
+    def input_batch_size(self) -> int | None:
+        """The fixed batch dimension of the root model's inputs, if one is recorded."""
+        for child in self.root.children:
+            if child.class_name != "InputLayer":
+                continue
+            shape = child.config.get("batch_shape") or child.config.get("batch_input_shape")
+            if shape and isinstance(shape[0], int):
+                return shape[0]
+        return None
+
+
+def generation_of(keras_version: str | None) -> Generation:
+    """Map a saved `keras_version` string to the training semantics that produced it.
+
+    Unknown versions are assumed to be current Keras 2 semantics only when they say so;
+    anything unreadable is treated as Keras 3, the generation a new file most likely
+    comes from.
+    """
+    if not keras_version:
+        return Generation.KERAS3
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", keras_version)
+    if not match:
+        return Generation.KERAS3
+    major, minor = int(match[1]), int(match[2])
+    if major >= 3:
+        return Generation.KERAS3
+    if major < 2:
+        return Generation.LEGACY
+    if keras_version.endswith("-tf"):
+        # TF 1.x (and TF 2.0/2.1) wrote 2.2.4-tf; TF 2.2/2.3 wrote 2.3.0-tf.
+        return Generation.LEGACY if minor < 3 else Generation.KERAS2
+    return Generation.LEGACY if minor < 4 else Generation.KERAS2

@@ -1,0 +1,121 @@
+"""Wire one lint run together: discover inputs, read each, run the rules.
+
+Data flows one way: path -> kind -> reader -> model graph -> rules -> diagnostics.
+This module owns the per-file error boundary: whatever goes wrong with one input
+becomes that file's one-line error and the other inputs are still linted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from . import __version__
+from .context import TrainingContext, find_pyproject, from_options, load_settings
+from .detect import discover, kind_of
+from .diagnostics import Diagnostic, Severity
+from .errors import InputError
+from .rules import Rule, select
+
+SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+@dataclass
+class FileResult:
+    path: str
+    kind: str | None = None
+    keras_version: str | None = None
+    error: str | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    context: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "keras_version": self.keras_version,
+            "error": self.error,
+            "diagnostics": [d.to_json() for d in self.diagnostics],
+        }
+
+
+@dataclass(frozen=True)
+class Options:
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    context: TrainingContext = TrainingContext()
+
+
+def lint_paths(paths: Iterable[str], options: Options) -> list[FileResult]:
+    return [lint_file(path, options) for path in discover(list(paths))]
+
+
+def lint_file(path: str, options: Options) -> FileResult:
+    result = FileResult(path=path)
+    try:
+        result.kind = kind_of(path)
+        context, rules = _settings_for(path, options)
+        if result.kind in ("script", "notebook"):
+            raise InputError("script and notebook linting is not available yet")
+        _lint_model(path, result, rules, context)
+    except InputError as exc:
+        result.error = str(exc)
+    except (OSError, MemoryError) as exc:
+        result.error = f"cannot read ({exc})"
+    except Exception as exc:  # noqa: BLE001 - one bad input must never hide the others
+        result.error = f"internal error while linting ({type(exc).__name__}: {exc}); please report it"
+    result.diagnostics.sort(key=lambda d: (d.line or 0, d.layer or "", SEVERITY_ORDER[d.severity], d.code))
+    return result
+
+
+def _settings_for(path: str, options: Options) -> tuple[TrainingContext, list[Rule]]:
+    """Merge CLI options with [tool.bnlint] from the nearest pyproject.toml."""
+    context, select_codes, ignore_codes = options.context, list(options.select), list(options.ignore)
+    pyproject = find_pyproject(path)
+    if pyproject:
+        settings = load_settings(pyproject)
+        select_codes = select_codes or _codes(settings.pop("select", []), pyproject)
+        ignore_codes = ignore_codes or _codes(settings.pop("ignore", []), pyproject)
+        file_context = from_options("pyproject.toml", **settings)
+        context = context.merged_under(source="pyproject.toml", **_values(file_context))
+    return context, select(select_codes, ignore_codes)
+
+
+def _codes(value: Any, source: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"{source}: select/ignore must be a list of rule codes")
+    return value
+
+
+def _values(context: TrainingContext) -> dict[str, Any]:
+    return {name: getattr(context, name) for name in ("dataset_size", "batch_size", "epochs", "steps")} | (
+        {"min_batch_size": context.min_batch_size} if "min_batch_size" in context.sources else {}
+    )
+
+
+def _lint_model(path: str, result: FileResult, rules: list[Rule], context: TrainingContext) -> None:
+    from .readers import read_model  # h5py is imported only when a model is read
+
+    graph = read_model(path, result.kind)
+    result.keras_version = graph.keras_version
+    if graph.optimizer_iterations:
+        context = context.merged_under(source="optimizer iterations in the file", steps=graph.optimizer_iterations)
+    if graph.input_batch_size():
+        context = context.merged_under(source="the model's Input signature", batch_size=graph.input_batch_size())
+    result.context = context.describe()
+    for rule in rules:
+        if rule.check_model is not None:
+            result.diagnostics.extend(rule.check_model(graph, context))
+
+
+def exit_status(results: list[FileResult]) -> int:
+    if any(r.error for r in results):
+        return 2
+    return 1 if any(r.diagnostics for r in results) else 0
+
+
+def report(results: list[FileResult]) -> dict[str, Any]:
+    """The JSON document of DESIGN.md."""
+    return {"version": __version__, "files": [r.to_json() for r in results]}

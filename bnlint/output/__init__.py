@@ -1,0 +1,1 @@
+"""Formatters: turn lint results into text for people or JSON for tools."""

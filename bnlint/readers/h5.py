@@ -1,0 +1,46 @@
+"""Reader for legacy `.h5` model files (Keras 1/2, tf.keras, tf_keras and Keras 3)."""
+
+from __future__ import annotations
+
+import json
+
+from ..errors import InputError
+from ..graph import ModelGraph, generation_of
+from .h5_common import open_h5, optimizer_iterations_legacy, text_attr
+from .keras_config import build_root
+
+
+def read(path: str) -> ModelGraph:
+    with open_h5(path) as h5:
+        attrs = h5.attrs
+        raw_config = text_attr(attrs, "model_config")
+        if raw_config is None:
+            raise InputError(_why_no_config(h5))
+        try:
+            config = json.loads(raw_config)
+        except ValueError as exc:
+            raise InputError(f"model_config attribute is not valid JSON ({exc})") from None
+        keras_version = text_attr(attrs, "keras_version")
+        training = text_attr(attrs, "training_config")
+        iterations = optimizer_iterations_legacy(h5)
+    try:
+        training_config = json.loads(training) if training else None
+    except ValueError:
+        training_config = None
+    return ModelGraph(
+        path=path,
+        kind="h5",
+        keras_version=keras_version,
+        generation=generation_of(keras_version),
+        root=build_root(config),
+        training_config=training_config,
+        optimizer_iterations=iterations,
+    )
+
+
+def _why_no_config(h5) -> str:
+    if "layer_names" in h5.attrs or "layer_names0" in h5.attrs:
+        return "weights-only file (save_weights): no architecture is stored, nothing to lint"
+    if "layers" in h5 and "vars" in h5:
+        return "Keras 3 weights-only file (.weights.h5): no architecture is stored, nothing to lint"
+    return "HDF5 file is not a Keras model (no model_config attribute)"

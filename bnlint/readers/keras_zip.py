@@ -1,0 +1,110 @@
+"""Reader for `.keras` zip archives (Keras 3 and tf_keras 2.13+)."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import zipfile
+from typing import Any, BinaryIO
+
+from ..errors import InputError
+from ..graph import ModelGraph, generation_of
+from .h5_common import open_h5, optimizer_iterations_v3
+from .keras_config import build_root
+
+CONFIG = "config.json"
+METADATA = "metadata.json"
+WEIGHTS = "model.weights.h5"
+
+
+def read(path: str) -> ModelGraph:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"not a valid zip archive ({exc})") from None
+    with archive:
+        names = set(archive.namelist())
+        if CONFIG not in names:
+            raise InputError("zip archive has no config.json: not a Keras model file")
+        config = _json_member(archive, CONFIG)
+        metadata = _json_member(archive, METADATA) if METADATA in names else {}
+        keras_version = metadata.get("keras_version") if isinstance(metadata, dict) else None
+        iterations = _iterations(path, archive) if WEIGHTS in names else None
+    return ModelGraph(
+        path=path,
+        kind="keras",
+        keras_version=keras_version,
+        generation=generation_of(keras_version),
+        root=build_root(config),
+        training_config=config.get("compile_config") if isinstance(config, dict) else None,
+        optimizer_iterations=iterations,
+    )
+
+
+def _json_member(archive: zipfile.ZipFile, name: str) -> Any:
+    try:
+        return json.loads(archive.read(name))
+    except (ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise InputError(f"{name} is not valid JSON ({exc})") from None
+
+
+def _iterations(path: str, archive: zipfile.ZipFile) -> int | None:
+    with open_member(path, archive, WEIGHTS) as stream, open_h5(stream) as h5:
+        return optimizer_iterations_v3(h5)
+
+
+def open_member(path: str, archive: zipfile.ZipFile, name: str) -> BinaryIO:
+    """A seekable view of one archive member that reads only the bytes asked for.
+
+    Keras stores every member uncompressed, so h5py can read BN arrays straight from
+    the archive without extracting a 100 MB weights file; compressed members fall back
+    to zipfile's own (slower) stream.
+    """
+    info = archive.getinfo(name)
+    if info.compress_type != zipfile.ZIP_STORED:
+        return archive.open(name)
+    raw = open(path, "rb")
+    raw.seek(info.header_offset)
+    header = raw.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raw.close()
+        raise InputError(f"{name}: corrupt local header in zip archive")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    start = info.header_offset + 30 + name_len + extra_len
+    return _Window(raw, start, info.file_size)
+
+
+class _Window(io.RawIOBase):
+    """A read-only, seekable slice [start, start+size) of an open file."""
+
+    def __init__(self, raw: BinaryIO, start: int, size: int):
+        self._raw, self._start, self._size, self._pos = raw, start, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer) -> int:
+        count = max(0, min(len(buffer), self._size - self._pos))
+        if count == 0:
+            return 0
+        self._raw.seek(self._start + self._pos)
+        data = self._raw.read(count)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()

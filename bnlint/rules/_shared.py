@@ -1,0 +1,60 @@
+"""Helpers several rules use: BN modes per layer, grouping, the freeze fix."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ..diagnostics import Edit, Fix
+from ..graph import Layer, ModelGraph
+from ..semantics import BNMode, bn_mode
+
+
+def mode(graph: ModelGraph, layer: Layer) -> BNMode:
+    return bn_mode(layer, graph.generation, graph.keras_version)
+
+
+def training_bn(graph: ModelGraph, layers: list[Layer]) -> list[Layer]:
+    """The BN layers among `layers` that update their statistics under fit()."""
+    return [bn for bn in layers if mode(graph, bn).updates_stats]
+
+
+def momentum_of(layer: Layer) -> float:
+    value = layer.config.get("momentum", 0.99)
+    return float(value) if isinstance(value, (int, float)) else 0.99
+
+
+def by_momentum(layers: list[Layer]) -> dict[float, list[Layer]]:
+    groups: dict[float, list[Layer]] = defaultdict(list)
+    for layer in layers:
+        groups[momentum_of(layer)].append(layer)
+    return dict(sorted(groups.items(), reverse=True))
+
+
+def by_owner(graph: ModelGraph, layers: list[Layer]) -> dict[Layer | None, list[Layer]]:
+    """Group BN layers by the pretrained base they sit in (None: not in a base)."""
+    groups: dict[Layer | None, list[Layer]] = defaultdict(list)
+    for layer in layers:
+        groups[graph.base_of(layer)].append(layer)
+    return dict(groups)
+
+
+def where(owner: Layer | None, layers: list[Layer]) -> tuple[str, str]:
+    """(layer path to report, phrase) for a group of BN layers."""
+    if owner is not None:
+        count = len(layers)
+        return owner.path, f"{count} BN layer{'s' * (count != 1)} of base '{owner.name}'"
+    if len(layers) == 1:
+        return layers[0].path, f"BN layer '{layers[0].name}'"
+    return layers[0].path, f"{len(layers)} BN layers ({', '.join(layer.name for layer in layers[:3])}{', ...' * (len(layers) > 3)})"
+
+
+def freeze_fix(layers: list[Layer], why: str) -> Fix:
+    return Fix(
+        description=f"set trainable=False on {len(layers)} BN layer{'s' * (len(layers) != 1)} ({why})",
+        applicability="safe",
+        edits=tuple(Edit("config", layer.path, "trainable", True, False) for layer in layers),
+    )
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' * (count != 1)}"

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..context import TrainingContext
+from ..diagnostics import Diagnostic, Severity
+from ..graph import ModelGraph
+from .base import Example, Rule
+from ._shared import by_owner, freeze_fix, training_bn, where
+
+
+def batch_size(graph: ModelGraph, context: TrainingContext) -> tuple[int, str] | None:
+    if context.batch_size is not None:
+        return context.batch_size, context.sources.get("batch_size", "given")
+    fixed = graph.input_batch_size()
+    return (fixed, "the model's Input signature") if fixed else None
+
+
+def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
+    found = batch_size(graph, context)
+    if found is None or found[0] >= context.min_batch_size:
+        return
+    size, source = found
+    for owner, group in by_owner(graph, training_bn(graph, graph.bn_layers())).items():
+        path, phrase = where(owner, group)
+        if size == 1:
+            severity = Severity.ERROR
+            effect = (
+                "with batch size 1 the batch variance is zero for Dense features (and tiny for "
+                "convolutions): training normalizes with statistics of a single sample"
+            )
+        else:
+            severity = None
+            effect = (
+                f"statistics of {size} samples are noisy estimates, and the moving averages used at "
+                f"inference drift from what training saw"
+            )
+        advice = (
+            "Freeze these pretrained BN layers (trainable=False keeps them in inference mode)."
+            if owner is not None
+            else "Use a batch of at least "
+            f"{context.min_batch_size}, Batch Renormalization (renorm=True, with a warm-up schedule) "
+            "or GroupNormalization."
+        )
+        fix = freeze_fix(group, "pretrained statistics kept") if owner is not None else None
+        yield RULE.diagnostic(
+            f"{phrase} train with batch size {size} (from {source}; minimum {context.min_batch_size}): "
+            f"{effect}. {advice}",
+            layer=path,
+            severity=severity,
+            fix=fix,
+        )
+
+
+RULE = Rule(
+    code="BN003",
+    name="tiny-batch-bn",
+    severity=Severity.WARNING,
+    summary="BN layers train on batches smaller than min-batch-size (default 16).",
+    what=(
+        "Finds BN layers that update their statistics during `fit()` while the batch size "
+        "(from --batch-size, pyproject.toml, the script, or a fixed batch dimension in the "
+        "model's Input) is below `min-batch-size`. Batch size 1 is an error."
+    ),
+    why=(
+        "BN normalizes each batch with its own mean and variance. Small batches give noisy "
+        "estimates, so training sees a different normalization than inference, and the moving "
+        "averages absorb that noise. With one sample per batch a Dense feature has zero "
+        "variance. Detection and segmentation models that only fit a few images per GPU are "
+        "the classic case, and the reason Batch Renormalization and GroupNormalization exist."
+    ),
+    fix_text=(
+        "For BN inside a pretrained base: freeze those BN layers (inference mode). Otherwise "
+        "the message suggests Batch Renormalization with the paper's warm-up schedule "
+        "(rmax=1, dmax=0 for ~5,000 steps, then up to rmax=3, dmax=5) or GroupNormalization."
+    ),
+    fix_safety="Safe: freezing BN does not change inference-mode predictions.",
+    examples=(
+        Example(
+            "BN trained with a fixed batch of 4",
+            "inp = keras.Input((16,), batch_size=4)\nx = layers.Dense(8)(inp)\nx = layers.BatchNormalization()(x)\n"
+            "model = keras.Model(inp, layers.Dense(2)(x))",
+        ),
+        Example(
+            "fine-tuned base with batch size 8",
+            "base = make_base()\ninp = keras.Input((8, 8, 3))\nx = base(inp)\n"
+            "x = layers.GlobalAveragePooling2D()(x)\nmodel = keras.Model(inp, layers.Dense(2)(x))",
+            context={"batch_size": 8},
+        ),
+        Example(
+            "batch size 32",
+            "inp = keras.Input((16,), batch_size=32)\nx = layers.Dense(8)(inp)\nx = layers.BatchNormalization()(x)\n"
+            "model = keras.Model(inp, layers.Dense(2)(x))",
+            fires_on=frozenset(),
+        ),
+        Example(
+            "batch size 4, but the BN layers are frozen",
+            "base = make_base()\nbase.trainable = False\ninp = keras.Input((8, 8, 3))\nx = base(inp, training=False)\n"
+            "x = layers.GlobalAveragePooling2D()(x)\nmodel = keras.Model(inp, layers.Dense(2)(x))",
+            fires_on=frozenset(),
+            context={"batch_size": 4},
+        ),
+    ),
+    check_model=check,
+)

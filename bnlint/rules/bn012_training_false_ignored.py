@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from typing import Iterable
+
+from .. import momentum as mom
+from ..context import TrainingContext
+from ..diagnostics import Diagnostic, Severity
+from ..graph import Generation, ModelGraph
+from .base import Example, Rule
+from ._shared import by_momentum, freeze_fix, plural, training_bn
+
+
+def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
+    if graph.generation is not Generation.KERAS3:
+        return
+    for base in graph.bases():
+        guarded = [node for node in base.nodes if node.training is False]
+        if not guarded:
+            continue
+        trains = training_bn(graph, base.bn_layers())
+        if not trains:
+            continue
+        momenta = ", ".join(f"{m:g}" for m in by_momentum(trains))
+        slowest = max(by_momentum(trains))
+        yield RULE.diagnostic(
+            f"base '{base.name}' is called with training=False, but Keras 3's fit() overrides a nested "
+            f"training=False (keras#20285): {plural(len(trains), 'BN layer')} are trainable and will update "
+            f"their moving statistics (momentum {momenta}; {mom.pct(mom.remaining(slowest, 100))} of the "
+            f"pretrained statistics left after 100 steps). Set trainable=False on those BN layers.",
+            layer=base.path,
+            fix=freeze_fix(trains, "what training=False meant"),
+        )
+
+
+RULE = Rule(
+    code="BN012",
+    name="training-false-ignored",
+    severity=Severity.ERROR,
+    summary="Keras 3: training=False on a base whose BN layers are trainable is overridden by fit().",
+    what=(
+        "On Keras 3 models, finds bases called with `training=False` whose BN layers are "
+        "still trainable (the base was unfrozen for fine-tuning)."
+    ),
+    why=(
+        "In Keras 2 (tf_keras), `base(x, training=False)` kept BN in inference mode even "
+        "after `base.trainable = True`: the recipe of Keras' transfer-learning guide. Keras 3's "
+        "Functional model overwrites a recorded `training` whenever the outer call passes one, "
+        "and `fit()` always passes `training=True` (keras#20285). The BN layers then train: "
+        "their moving statistics are overwritten by the fine-tuning data, silently. In Keras 3, "
+        "only a BN layer's own `trainable=False` keeps it in inference mode."
+    ),
+    fix_text="Sets trainable=False on the BN layers of that base.",
+    fix_safety="Safe: inference-mode predictions are unchanged; it restores what training=False meant.",
+    examples=(
+        Example(
+            "unfrozen base called with training=False",
+            "base = make_base()\ninp = keras.Input((8, 8, 3))\nx = base(inp, training=False)\n"
+            "x = layers.GlobalAveragePooling2D()(x)\nmodel = keras.Model(inp, layers.Dense(2)(x))",
+            fires_on=frozenset({"keras3"}),
+        ),
+        Example(
+            "unfrozen base whose BN layers are frozen",
+            "base = make_base()\nfor layer in base.layers:\n"
+            "    if isinstance(layer, layers.BatchNormalization):\n        layer.trainable = False\n"
+            "inp = keras.Input((8, 8, 3))\nx = base(inp, training=False)\n"
+            "x = layers.GlobalAveragePooling2D()(x)\nmodel = keras.Model(inp, layers.Dense(2)(x))",
+            fires_on=frozenset(),
+        ),
+    ),
+    check_model=check,
+)

@@ -1,0 +1,62 @@
+"""A rule's documentation page, rendered from its definition (the `rules/` folder
+and `bnlint rules CODE` both come from here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Rule
+
+GENERATIONS = {"keras3": "Keras 3", "keras2": "Keras 2 (tf_keras)"}
+
+
+def rule_markdown(rule: Rule) -> str:
+    lines = [
+        f"# {rule.code} {rule.name}",
+        "",
+        f"Default severity: **{rule.severity.value}**. {rule.summary}",
+        "",
+        "## What it does",
+        "",
+        rule.what,
+        "",
+        "## Why is this bad?",
+        "",
+        rule.why,
+        "",
+        "## Fix",
+        "",
+        rule.fix_text,
+        "",
+        f"Fix safety: {rule.fix_safety}",
+    ]
+    if rule.examples:
+        lines += ["", "## Examples", ""]
+        lines.append(
+            "Each example is built and saved by the test suite with real Keras 3 and tf_keras, "
+            "and linted. `make_base()` stands for a pretrained base with Conv2D and BatchNormalization layers."
+        )
+        for example in rule.examples:
+            fires = (
+                "fires on " + " and ".join(GENERATIONS[g] for g in sorted(example.fires_on, reverse=True))
+                if example.fires_on
+                else "no finding"
+            )
+            context = (
+                " with " + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in example.context.items())
+                if example.context
+                else ""
+            )
+            lines += ["", f"### {example.title} ({fires}{context})", "", "```python", example.code.strip(), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def rule_json(rule: Rule) -> dict[str, Any]:
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "severity": rule.severity.value,
+        "summary": rule.summary,
+        "fix": rule.fix_text,
+        "fix_safety": rule.fix_safety,
+    }
