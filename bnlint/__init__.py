@@ -20,7 +20,7 @@ def lint(
 ) -> dict[str, Any]:
     """Lint models, scripts and notebooks; returns the same data as `--format json`."""
     from .context import from_options
-    from .lint import Options, lint_paths, report
+    from .linting import Options, lint_paths, report
 
     context = from_options(
         "API argument",

@@ -51,7 +51,7 @@ def _codes(value: str | None) -> tuple[str, ...]:
 @click.option("--min-batch-size", type=click.IntRange(min=1), help="Smallest batch BN may train on [16].")
 def check(paths, select, ignore, output_format, dataset_size, batch_size, epochs, steps, min_batch_size):
     """Lint saved models (.keras, .h5, SavedModel directories), scripts and notebooks."""
-    from .lint import Options, exit_status, lint_paths, report
+    from .linting import Options, exit_status, lint_paths, report
 
     context = from_options(
         "command line",

@@ -50,7 +50,7 @@ class CallNode:
         return self.kwargs.get("training")
 
 
-@dataclass
+@dataclass(eq=False)  # identity: two layers with equal configs are still two layers
 class Layer:
     name: str
     class_name: str

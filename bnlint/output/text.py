@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..diagnostics import Diagnostic, Severity
-from ..lint import FileResult
+from ..linting import FileResult
 
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 

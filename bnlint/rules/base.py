@@ -10,6 +10,8 @@ from ..diagnostics import Diagnostic, Fix, Severity
 from ..graph import ModelGraph
 
 ModelCheck = Callable[[ModelGraph, TrainingContext], Iterable[Diagnostic]]
+# Script checks take the facts extracted from a script (bnlint.scripts) and the context.
+ScriptCheck = Callable[[Any, TrainingContext], Iterable[Diagnostic]]
 
 
 @dataclass(frozen=True)
@@ -17,9 +19,11 @@ class Example:
     """Executable documentation: the test suite builds every model example with real
     Keras 3 and tf_keras, saves it in every format and lints it.
 
-    `code` is Python that defines `model` using the names `keras`, `layers` and
-    `make_base()` (a small pretrained-style base with Conv/BN). `fires_on` names the
-    generations on which the rule must fire; on the others it must stay silent.
+    kind "model": `code` is Python that defines `model` using the names `keras`,
+    `layers` and `make_base()` (a small pretrained-style base with Conv/BN).
+    kind "script": `code` is a training script, linted as source (never run).
+    `fires_on` names the generations on which the rule must fire; on the others it
+    must stay silent.
     """
 
     title: str
@@ -41,6 +45,7 @@ class Rule:
     fix_safety: str
     examples: tuple[Example, ...] = ()
     check_model: ModelCheck | None = None
+    check_script: ScriptCheck | None = None
 
     def diagnostic(
         self,

@@ -1,0 +1,118 @@
+"""Build and save test models with real Keras. Runs in its own process, one per
+Keras generation, so that Keras 3 and tf_keras never share an interpreter.
+
+Usage: python keras_factory.py {keras3|keras2} JOBS.json
+JOBS.json: [{"code": str, "formats": [...], "out": dir}, ...]. Each job's code
+defines `model`; the model is saved in each format under `out/` and Keras's own view
+of its BN layers is written to `out/truth.json`. A job that fails writes
+`out/error.txt` instead, so one bad recipe cannot hide the others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+GENERATION = sys.argv[1]
+if GENERATION == "keras3":
+    import keras
+    from keras import layers
+else:
+    import tf_keras as keras
+    from tf_keras import layers
+import numpy as np  # noqa: E402
+
+
+def make_base(name="base", momentum=0.99, input_shape=(8, 8, 3)):
+    """A small stand-in for a pretrained CNN: Conv/BN/ReLU twice."""
+    inp = keras.Input(input_shape)
+    x = layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv1")(inp)
+    x = layers.BatchNormalization(momentum=momentum, name="bn1")(x)
+    x = layers.ReLU()(x)
+    x = layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv2")(x)
+    x = layers.BatchNormalization(momentum=momentum, name="bn2")(x)
+    return keras.Model(inp, layers.ReLU()(x), name=name)
+
+
+def keras_view(model) -> list[dict]:
+    """Every BN layer as Keras itself reports it, with the same path scheme as bnlint."""
+    rows = []
+
+    def walk(layer, prefix, parent_trainable):
+        path = f"{prefix}/{layer.name}" if prefix else layer.name
+        trainable = parent_trainable and layer.trainable
+        if isinstance(layer, layers.BatchNormalization):
+            rows.append(
+                {
+                    "path": path,
+                    "momentum": float(layer.momentum),
+                    "epsilon": float(layer.epsilon),
+                    "trainable": bool(layer.trainable),
+                    "effective_trainable": trainable,
+                    "variables": len(layer.weights),
+                }
+            )
+        for child in getattr(layer, "layers", []) or []:
+            walk(child, path, trainable)
+        inner = getattr(layer, "layer", None)
+        if inner is not None:
+            walk(inner, path, trainable)
+
+    walk(model, "", True)
+    return rows
+
+
+def save(model, fmt: str, out: str) -> None:
+    if fmt == "keras":
+        model.save(os.path.join(out, "model.keras"))
+    elif fmt == "h5":
+        model.save(os.path.join(out, "model.h5"))
+    elif fmt == "savedmodel":
+        model.save(os.path.join(out, "savedmodel"), save_format="tf")
+    else:
+        raise ValueError(fmt)
+
+
+def run(job: dict) -> None:
+    # Build into a private folder and rename it into place, so that concurrent test
+    # runs sharing the cache never see a half-written fixture.
+    final = job["out"]
+    out = f"{final}.tmp-{os.getpid()}"
+    os.makedirs(out, exist_ok=True)
+    try:
+        _build(job, out)
+    finally:
+        try:
+            os.rename(out, final)
+        except OSError:  # another run finished it first
+            import shutil
+
+            shutil.rmtree(out, ignore_errors=True)
+
+
+def _build(job: dict, out: str) -> None:
+    namespace = {"keras": keras, "layers": layers, "np": np, "make_base": make_base}
+    try:
+        exec(compile(job["code"], job.get("name", "recipe"), "exec"), namespace)
+        model = namespace["model"]
+        for fmt in job["formats"]:
+            if fmt == "savedmodel" and GENERATION == "keras3":
+                continue  # Keras 3 writes no Keras SavedModel (model.export() has no architecture)
+            save(model, fmt, out)
+        with open(os.path.join(out, "truth.json"), "w") as handle:
+            json.dump({"keras_version": keras.__version__, "bn_layers": keras_view(model)}, handle)
+    except Exception:
+        with open(os.path.join(out, "error.txt"), "w") as handle:
+            handle.write(traceback.format_exc())
+
+
+if __name__ == "__main__":
+    with open(sys.argv[2]) as handle:
+        for job in json.load(handle):
+            run(job)
+            keras.backend.clear_session()
