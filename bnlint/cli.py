@@ -96,7 +96,9 @@ def rules(code, output_format):
         return
     console = Console(highlight=False)
     for rule in RULES.values():
-        console.print(f"[bold]{rule.code}[/] {rule.name} [dim]({rule.severity.value})[/] {rule.summary}", soft_wrap=True)
+        console.print(
+            f"[bold]{rule.code}[/] {rule.name} [dim]({rule.severity.value})[/] {rule.summary}", soft_wrap=True
+        )
 
 
 def run() -> None:

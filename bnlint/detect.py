@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 from .errors import InputError
 
@@ -92,8 +92,4 @@ def _walk(top: str) -> Iterator[str]:
 
 def _skip_dir(entry: os.DirEntry) -> bool:
     name = entry.name
-    return (
-        name.startswith(".")
-        or name in SKIP_DIRS
-        or os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
-    )
+    return name.startswith(".") or name in SKIP_DIRS or os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))

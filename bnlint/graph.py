@@ -6,9 +6,10 @@ Nothing here knows about files: readers fill it in, rules only look at it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterator
+from typing import Any
 
 
 class Generation(str, Enum):

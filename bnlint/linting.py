@@ -7,8 +7,9 @@ becomes that file's one-line error and the other inputs are still linted.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from . import __version__
 from .context import TrainingContext, find_pyproject, from_options, load_settings

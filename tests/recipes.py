@@ -39,16 +39,17 @@ TRANSFER = {
     ),
     # Trained one epoch so the file records optimizer iterations (4 steps).
     "trained-unfrozen": Recipe(
-        "base = make_base()\ninp = keras.Input((8, 8, 3))\nx = base(inp)\n" + _HEAD
-        + "model.compile('sgd', 'mse')\n"
+        "base = make_base()\ninp = keras.Input((8, 8, 3))\nx = base(inp)\n" + _HEAD + "model.compile('sgd', 'mse')\n"
         "model.fit(np.random.rand(64, 8, 8, 3), np.random.rand(64, 2), batch_size=16, epochs=1, verbose=0)\n"
     ),
 }
 
 # keras.applications families with weights=None (nothing is downloaded).
 APPLICATIONS = {
-    name: Recipe(f"model = keras.applications.{ctor}(weights=None, include_top=False, input_shape={shape})",
-                 formats=("keras", "h5"))
+    name: Recipe(
+        f"model = keras.applications.{ctor}(weights=None, include_top=False, input_shape={shape})",
+        formats=("keras", "h5"),
+    )
     for name, ctor, shape in [
         ("resnet50", "ResNet50", (64, 64, 3)),
         ("mobilenetv2", "MobileNetV2", (96, 96, 3)),
@@ -58,6 +59,7 @@ APPLICATIONS = {
         ("nasnetmobile", "NASNetMobile", (224, 224, 3)),
     ]
 }
+
 
 def _topic_recipes() -> dict[str, Recipe]:
     """Recipes that other test modules keep beside them, in tests/recipes_<topic>.py."""

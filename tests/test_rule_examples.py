@@ -7,6 +7,7 @@ import pytest
 
 import bnlint
 from bnlint.rules import RULES
+
 from recipes import RECIPES
 
 CASES = [

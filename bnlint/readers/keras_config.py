@@ -103,7 +103,9 @@ def _history_names(value: Any) -> list[str]:
     """Names of the layers referenced by Keras 3 `__keras_tensor__` entries, in order."""
     found: list[str] = []
     if isinstance(value, dict):
-        history = value.get("config", {}).get("keras_history") if value.get("class_name") == "__keras_tensor__" else None
+        history = (
+            value.get("config", {}).get("keras_history") if value.get("class_name") == "__keras_tensor__" else None
+        )
         if isinstance(history, list) and history:
             found.append(str(history[0]))
         else:

@@ -3,7 +3,7 @@ without TensorFlow or the protobuf runtime (and without executing anything)."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..errors import InputError
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .base import Example, Rule
 from . import (
     bn001_frozen_base_training_call,
     bn002_slow_bn_momentum,
@@ -10,6 +9,7 @@ from . import (
     bn012_training_false_ignored,
     bn014_pretrained_bn_unfrozen,
 )
+from .base import Example, Rule
 
 _MODULES = (
     bn001_frozen_base_training_call,

@@ -45,7 +45,9 @@ def where(owner: Layer | None, layers: list[Layer]) -> tuple[str, str]:
         return owner.path, f"{count} BN layer{'s' * (count != 1)} of base '{owner.name}'"
     if len(layers) == 1:
         return layers[0].path, f"BN layer '{layers[0].name}'"
-    return layers[0].path, f"{len(layers)} BN layers ({', '.join(layer.name for layer in layers[:3])}{', ...' * (len(layers) > 3)})"
+    return layers[
+        0
+    ].path, f"{len(layers)} BN layers ({', '.join(layer.name for layer in layers[:3])}{', ...' * (len(layers) > 3)})"
 
 
 def freeze_fix(layers: list[Layer], why: str) -> Fix:

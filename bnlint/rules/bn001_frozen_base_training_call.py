@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import Generation, ModelGraph
 from ..semantics import unprotected_calls
-from .base import Example, Rule
 from ._shared import plural
+from .base import Example, Rule
 
 HEAD = """
 x = layers.GlobalAveragePooling2D()(x)
@@ -95,7 +95,8 @@ RULE = Rule(
         ),
         Example(
             "frozen base called with training=False",
-            "base = make_base()\nbase.trainable = False\ninp = keras.Input((8, 8, 3))\nx = base(inp, training=False)" + HEAD,
+            "base = make_base()\nbase.trainable = False\ninp = keras.Input((8, 8, 3))\nx = base(inp, training=False)"
+            + HEAD,
             fires_on=frozenset(),
         ),
     ),

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import ModelGraph
-from .base import Example, Rule
 from ._shared import by_momentum, by_owner, training_bn, where
+from .base import Example, Rule
 
 SMALL_DATASET = 10_000
 NO_CONTEXT_MIN_MOMENTUM = 0.99

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import ModelGraph
-from .base import Example, Rule
 from ._shared import by_owner, freeze_fix, training_bn, where
+from .base import Example, Rule
 
 
 def batch_size(graph: ModelGraph, context: TrainingContext) -> tuple[int, str] | None:

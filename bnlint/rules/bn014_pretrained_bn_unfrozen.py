@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import Generation, ModelGraph
-from .base import Example, Rule
 from ._shared import by_momentum, freeze_fix, plural, training_bn
+from .base import Example, Rule
 
 
 def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
