@@ -70,7 +70,13 @@ class Layer:
 
     @property
     def trainable(self) -> bool:
-        return bool(self.config.get("trainable", True))
+        value = self.config.get("trainable")
+        if value is not None:
+            return bool(value)
+        # Old Sequential configs (a bare list) keep no flag of their own: a model
+        # frozen before saving shows only as frozen layers.
+        inner = [child for child in self.children if child.class_name != "InputLayer"]
+        return not inner or any(child.trainable for child in inner)
 
     @property
     def is_bn(self) -> bool:

@@ -65,7 +65,13 @@ class SavedModels:
         return folder
 
     def path(self, name: str, generation: str, fmt: str) -> Path:
-        filename = {"keras": "model.keras", "h5": "model.h5", "savedmodel": "savedmodel"}[fmt]
+        filename = {
+            "keras": "model.keras",
+            "h5": "model.h5",
+            "savedmodel": "savedmodel",
+            "weights": "model.weights.h5",
+            "export": "exported",
+        }[fmt]
         return self.dir(name, generation) / filename
 
     def truth(self, name: str, generation: str) -> dict:

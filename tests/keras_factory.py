@@ -74,6 +74,10 @@ def save(model, fmt: str, out: str) -> None:
         model.save(os.path.join(out, "model.h5"))
     elif fmt == "savedmodel":
         model.save(os.path.join(out, "savedmodel"), save_format="tf")
+    elif fmt == "weights":  # weights only: no architecture stored
+        model.save_weights(os.path.join(out, "model.weights.h5"))
+    elif fmt == "export":  # Keras 3 model.export(): traced graphs, no Keras config
+        model.export(os.path.join(out, "exported"), verbose=False)
     else:
         raise ValueError(fmt)
 
@@ -101,8 +105,8 @@ def _build(job: dict, out: str) -> None:
         exec(compile(job["code"], job.get("name", "recipe"), "exec"), namespace)
         model = namespace["model"]
         for fmt in job["formats"]:
-            if fmt == "savedmodel" and GENERATION == "keras3":
-                continue  # Keras 3 writes no Keras SavedModel (model.export() has no architecture)
+            if (fmt == "savedmodel" and GENERATION == "keras3") or (fmt == "export" and GENERATION == "keras2"):
+                continue  # Keras 3 writes no Keras SavedModel; tf_keras has no export()
             save(model, fmt, out)
         with open(os.path.join(out, "truth.json"), "w") as handle:
             json.dump({"keras_version": keras.__version__, "bn_layers": keras_view(model)}, handle)

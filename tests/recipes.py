@@ -44,6 +44,14 @@ TRANSFER = {
     ),
 }
 
+# Files that store no architecture: bnlint must say so, not guess.
+NO_ARCHITECTURE = {
+    "weights-only": Recipe(
+        "inp = keras.Input((4,))\nmodel = keras.Model(inp, layers.BatchNormalization()(layers.Dense(3)(inp)))",
+        formats=("weights", "export"),
+    ),
+}
+
 # keras.applications families with weights=None (nothing is downloaded).
 APPLICATIONS = {
     name: Recipe(
@@ -74,4 +82,4 @@ def _topic_recipes() -> dict[str, Recipe]:
     return found
 
 
-RECIPES: dict[str, Recipe] = {**_example_recipes(), **TRANSFER, **APPLICATIONS, **_topic_recipes()}
+RECIPES: dict[str, Recipe] = {**_example_recipes(), **TRANSFER, **NO_ARCHITECTURE, **APPLICATIONS, **_topic_recipes()}
