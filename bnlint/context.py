@@ -22,6 +22,7 @@ from .errors import InputError
 
 FIELDS = ("dataset_size", "batch_size", "epochs", "steps", "min_batch_size")
 DEFAULT_MIN_BATCH_SIZE = 16
+FROM_OPTIMIZER = "optimizer iterations in the file"
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,16 @@ class TrainingContext:
         return replace(self, sources=sources, **updates)
 
     def horizon(self) -> tuple[int, str] | None:
-        """Planned optimizer steps T, with how it was derived; None if unknown."""
+        """Optimizer steps T and a phrase saying where T comes from; None if unknown."""
         if self.steps is not None:
-            return self.steps, f"{self.steps} steps ({self.sources.get('steps', 'given')})"
+            source = self.sources.get("steps", "given")
+            if source == FROM_OPTIMIZER:
+                return self.steps, f"the {self.steps} steps this model was already trained ({source})"
+            return self.steps, f"the planned {self.steps} steps ({source})"
         if self.dataset_size and self.batch_size:
             per_epoch = math.ceil(self.dataset_size / self.batch_size)
             epochs = self.epochs or 1
-            how = f"{epochs} epoch{'s' * (epochs != 1)} × {per_epoch} steps ({self.dataset_size} samples / batch {self.batch_size})"
+            how = f"the planned {epochs} epoch{'s' * (epochs != 1)} × {per_epoch} steps ({self.dataset_size} samples / batch {self.batch_size})"
             if self.epochs is None:
                 how += ", one epoch assumed"
             return epochs * per_epoch, how

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import __version__
-from .context import TrainingContext, find_pyproject, from_options, load_settings
+from .context import FROM_OPTIMIZER, TrainingContext, find_pyproject, from_options, load_settings
 from .detect import discover, kind_of
 from .diagnostics import Diagnostic, Severity
 from .errors import InputError
@@ -102,7 +102,7 @@ def _lint_model(path: str, result: FileResult, rules: list[Rule], context: Train
     graph = read_model(path, result.kind)
     result.keras_version = graph.keras_version
     if graph.optimizer_iterations:
-        context = context.merged_under(source="optimizer iterations in the file", steps=graph.optimizer_iterations)
+        context = context.merged_under(source=FROM_OPTIMIZER, steps=graph.optimizer_iterations)
     if graph.input_batch_size():
         context = context.merged_under(source="the model's Input signature", batch_size=graph.input_batch_size())
     result.context = context.describe()

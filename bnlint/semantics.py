@@ -50,7 +50,7 @@ def unprotected_calls(layer: Layer) -> list[str]:
         return []
     count = len(layer.nodes)
     return [
-        f"call {position} of {count}" if count > 1 else "its call"
+        f"call {position} of {count}" if count > 1 else "call 1"
         for position, node in enumerate(layer.nodes, start=1)
         if node.training is not False
     ]

@@ -39,7 +39,8 @@ def by_owner(graph: ModelGraph, layers: list[Layer]) -> dict[Layer | None, list[
 
 
 def where(owner: Layer | None, layers: list[Layer]) -> tuple[str, str]:
-    """(layer path to report, phrase) for a group of BN layers."""
+    """(layer path to report, subject phrase) for a group of BN layers; the phrase
+    ends in a verb-ready subject: use `trains(layers)` for agreement."""
     if owner is not None:
         count = len(layers)
         return owner.path, f"{count} BN layer{'s' * (count != 1)} of base '{owner.name}'"
@@ -56,6 +57,10 @@ def freeze_fix(layers: list[Layer], why: str) -> Fix:
         applicability="safe",
         edits=tuple(Edit("config", layer.path, "trainable", True, False) for layer in layers),
     )
+
+
+def trains(layers: list[Layer]) -> str:
+    return "trains" if len(layers) == 1 else "train"
 
 
 def plural(count: int, word: str) -> str:

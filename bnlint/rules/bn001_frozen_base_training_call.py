@@ -27,7 +27,7 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
         how = (
             f"is wrapped in Sequential '{base.parent.name}', which cannot pass training=False"
             if sequential
-            else f"is called without training=False ({', '.join(calls)})"
+            else "is called without training=False" + (f" ({', '.join(calls)})" if len(base.nodes) > 1 else "")
         )
         message = (
             f"frozen base '{base.name}' ({plural(count, 'BN layer')}) {how}: harmless while it stays "

@@ -6,7 +6,7 @@ from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import ModelGraph
-from ._shared import by_momentum, by_owner, training_bn, where
+from ._shared import by_momentum, by_owner, training_bn, trains, where
 from .base import Example, Rule
 
 SMALL_DATASET = 10_000
@@ -26,7 +26,7 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
                 if steps >= mom.FORGET_STEPS * mom.time_constant(m):
                     continue
                 assumed = (
-                    f"after the planned {how}, {mom.pct(mom.remaining(m, steps))} of the moving statistics "
+                    f"after {how}, {mom.pct(mom.remaining(m, steps))} of the moving statistics "
                     f"still come from the pretrained data (m^T = {m:g}^{steps})"
                 )
             elif small:
@@ -37,15 +37,14 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
                 )
             elif owner is not None and m >= NO_CONTEXT_MIN_MOMENTUM:
                 assumed = (
-                    "no training horizon known (pass --steps, or --dataset-size with --batch-size); "
-                    f"after 100 steps {mom.pct(mom.remaining(m, 100))} of the pretrained statistics remain, "
-                    f"after 1,000 steps {mom.pct(mom.remaining(m, 1000))}"
+                    "no training horizon is known (pass --steps, or --dataset-size and --batch-size), and "
+                    "fine-tuning runs on small datasets are often only a few hundred steps"
                 )
             else:
                 continue
             path, phrase = where(owner, group)
             message = (
-                f"{phrase} train with {mom.describe(m)}: {assumed}. "
+                f"{phrase} {trains(group)} with {mom.describe(m)}: {assumed}. "
                 f"Lower the momentum to {target:g} so the statistics follow your data."
             )
             fix = Fix(

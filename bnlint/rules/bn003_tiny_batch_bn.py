@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import ModelGraph
-from ._shared import by_owner, freeze_fix, training_bn, where
+from ._shared import by_owner, freeze_fix, training_bn, trains, where
 from .base import Example, Rule
 
 
@@ -44,7 +44,7 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
         )
         fix = freeze_fix(group, "pretrained statistics kept") if owner is not None else None
         yield RULE.diagnostic(
-            f"{phrase} train with batch size {size} (from {source}; minimum {context.min_batch_size}): "
+            f"{phrase} {trains(group)} with batch size {size} (from {source}; minimum {context.min_batch_size}): "
             f"{effect}. {advice}",
             layer=path,
             severity=severity,

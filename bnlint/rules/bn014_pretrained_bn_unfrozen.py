@@ -19,7 +19,7 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
         if not trains:
             continue
         slowest = max(by_momentum(trains))
-        steps, when = (horizon[0], f"after the planned {horizon[1]}") if horizon else (100, "after 100 steps")
+        steps, when = (horizon[0], f"after {horizon[1]}") if horizon else (100, "after 100 steps")
         keep = (
             "set trainable=False on the BN layers (on Keras 3 nothing else protects them)"
             if graph.generation is Generation.KERAS3
