@@ -60,3 +60,36 @@ def rule_json(rule: Rule) -> dict[str, Any]:
         "fix": rule.fix_text,
         "fix_safety": rule.fix_safety,
     }
+
+
+def catalogue() -> dict[str, str]:
+    """The top-level `rules/` folder: an index and one page per rule."""
+    from . import RULES
+
+    index = [
+        "# bnlint rules",
+        "",
+        "Generated from the rule definitions by `python -m bnlint.rules.docs`; do not edit by hand.",
+        "",
+        "| code | name | severity | summary |",
+        "|---|---|---|---|",
+    ]
+    pages = {}
+    for rule in RULES.values():
+        filename = f"{rule.code}-{rule.name}.md"
+        index.append(f"| [{rule.code}]({filename}) | {rule.name} | {rule.severity.value} | {rule.summary} |")
+        pages[filename] = rule_markdown(rule)
+    return {"README.md": "\n".join(index) + "\n", **pages}
+
+
+if __name__ == "__main__":
+    import pathlib
+    import sys
+
+    folder = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "rules")
+    folder.mkdir(exist_ok=True)
+    for stale in folder.glob("*.md"):
+        stale.unlink()
+    for name, text in catalogue().items():
+        (folder / name).write_text(text)
+    print(f"wrote {len(catalogue())} files to {folder}/")
