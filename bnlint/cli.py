@@ -9,7 +9,6 @@ import json
 import sys
 
 import click
-from rich.console import Console
 
 from . import __version__
 from .context import from_options
@@ -66,6 +65,8 @@ def check(paths, select, ignore, output_format, dataset_size, batch_size, epochs
     if output_format == "json":
         click.echo(json.dumps(report(results), indent=2))
     else:
+        from rich.console import Console  # imported only for text output: JSON runs start faster
+
         from .output.text import render
 
         render(results, Console(highlight=False), Console(stderr=True, highlight=False))
@@ -77,6 +78,8 @@ def check(paths, select, ignore, output_format, dataset_size, batch_size, epochs
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
 def rules(code, output_format):
     """List the rules, or print one rule's documentation."""
+    from rich.console import Console
+
     from .rules import RULES
     from .rules.docs import rule_json, rule_markdown
 

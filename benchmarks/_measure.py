@@ -1,0 +1,31 @@
+"""Shared by the benchmarks: run a command as a child process and measure its wall
+time and peak resident memory (from the child's own rusage, so runs don't mix)."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import time
+
+
+def run_once(command: list[str], env: dict | None = None) -> tuple[float, float]:
+    """(seconds, peak RSS in MiB) of one run; raises if the command fails badly."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    if process.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{stderr[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def measure(command: list[str], runs: int, env: dict | None = None) -> dict[str, float]:
+    samples = [run_once(command, env) for _ in range(runs)]
+    return {
+        "median_s": statistics.median(s for s, _ in samples),
+        "peak_rss_mib": max(m for _, m in samples),
+        "runs": runs,
+    }
