@@ -119,6 +119,26 @@ class ModelGraph:
     training_config: dict[str, Any] | None = None
     optimizer_iterations: int | None = None
     notes: list[str] = field(default_factory=list)
+    # A weights.BNWeights set by the reader: BN arrays are read lazily, only when asked for.
+    weights: Any = field(default=None, repr=False)
+
+    def bn_weights(self, layer: Layer) -> dict[str, Any] | None:
+        """A BN layer's arrays by variable name (gamma, beta, moving_mean, ...), or None
+        when they cannot be read; the reason is then in all_notes()."""
+        return self.weights.arrays(layer) if self.weights is not None else None
+
+    def all_notes(self) -> list[str]:
+        return self.notes + (self.weights.notes if self.weights is not None else [])
+
+    def close(self) -> None:
+        if self.weights is not None:
+            self.weights.close()
+
+    def __enter__(self) -> ModelGraph:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def layers(self) -> Iterator[Layer]:
         return self.root.walk()

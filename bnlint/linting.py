@@ -29,6 +29,7 @@ class FileResult:
     error: str | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     context: str | None = None
+    notes: list[str] = field(default_factory=list)  # what could not be checked, e.g. unreadable weights
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -37,6 +38,7 @@ class FileResult:
             "keras_version": self.keras_version,
             "error": self.error,
             "diagnostics": [d.to_json() for d in self.diagnostics],
+            **({"notes": self.notes} if self.notes else {}),  # only when something could not be checked
         }
 
 
@@ -99,16 +101,17 @@ def _values(context: TrainingContext) -> dict[str, Any]:
 def _lint_model(path: str, result: FileResult, rules: list[Rule], context: TrainingContext) -> None:
     from .readers import read_model  # h5py is imported only when a model is read
 
-    graph = read_model(path, result.kind)
-    result.keras_version = graph.keras_version
-    if graph.optimizer_iterations:
-        context = context.merged_under(source=FROM_OPTIMIZER, steps=graph.optimizer_iterations)
-    if graph.input_batch_size():
-        context = context.merged_under(source="the model's Input signature", batch_size=graph.input_batch_size())
-    result.context = context.describe()
-    for rule in rules:
-        if rule.check_model is not None:
-            result.diagnostics.extend(rule.check_model(graph, context))
+    with read_model(path, result.kind) as graph:  # closing releases the lazily opened weight files
+        result.keras_version = graph.keras_version
+        if graph.optimizer_iterations:
+            context = context.merged_under(source=FROM_OPTIMIZER, steps=graph.optimizer_iterations)
+        if graph.input_batch_size():
+            context = context.merged_under(source="the model's Input signature", batch_size=graph.input_batch_size())
+        result.context = context.describe()
+        for rule in rules:
+            if rule.check_model is not None:
+                result.diagnostics.extend(rule.check_model(graph, context))
+        result.notes = graph.all_notes()
 
 
 def exit_status(results: list[FileResult]) -> int:

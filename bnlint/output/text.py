@@ -37,6 +37,8 @@ def render(results: list[FileResult], out: Console, err: Console) -> None:
             )
         if result.diagnostics and result.context:
             out.print(f"[dim]  context: {escape(result.context)}[/]", soft_wrap=True)
+        for note in result.notes:  # what could not be checked (not a finding: exit status unchanged)
+            err.print(f"[bold]{escape(result.path)}[/]: [dim]note[/]: {escape(note)}", soft_wrap=True)
     out.print(summary(results, counts), soft_wrap=True)
 
 

@@ -6,8 +6,10 @@ import json
 
 from ..errors import InputError
 from ..graph import ModelGraph, generation_of
+from ..weights import BNWeights
 from .h5_common import open_h5, optimizer_iterations_legacy, text_attr
 from .keras_config import build_root
+from .weights_h5 import LegacyH5Weights
 
 
 def read(path: str) -> ModelGraph:
@@ -35,6 +37,7 @@ def read(path: str) -> ModelGraph:
         root=build_root(config),
         training_config=training_config,
         optimizer_iterations=iterations,
+        weights=BNWeights(LegacyH5Weights(path)),
     )
 
 

@@ -10,8 +10,10 @@ from typing import Any, BinaryIO
 
 from ..errors import InputError
 from ..graph import ModelGraph, generation_of
+from ..weights import BNWeights, Unavailable
 from .h5_common import open_h5, optimizer_iterations_v3
 from .keras_config import build_root
+from .weights_h5 import KerasArchiveWeights
 
 CONFIG = "config.json"
 METADATA = "metadata.json"
@@ -31,14 +33,19 @@ def read(path: str) -> ModelGraph:
         metadata = _json_member(archive, METADATA) if METADATA in names else {}
         keras_version = metadata.get("keras_version") if isinstance(metadata, dict) else None
         iterations = _iterations(path, archive) if WEIGHTS in names else None
+    root = build_root(config)
+    weights = (
+        KerasArchiveWeights(path, root, WEIGHTS) if WEIGHTS in names else Unavailable(f"the archive has no {WEIGHTS}")
+    )
     return ModelGraph(
         path=path,
         kind="keras",
         keras_version=keras_version,
         generation=generation_of(keras_version),
-        root=build_root(config),
+        root=root,
         training_config=config.get("compile_config") if isinstance(config, dict) else None,
         optimizer_iterations=iterations,
+        weights=BNWeights(weights),
     )
 
 

@@ -23,6 +23,9 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
+varint = _varint  # public: the checkpoint index (tf_bundle) is varint-coded too
+
+
 def fields(buf: bytes) -> Iterator[tuple[int, int, int | bytes]]:
     """Yield (field number, wire type, value) for each field of one message."""
     pos = 0

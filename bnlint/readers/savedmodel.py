@@ -8,8 +8,10 @@ from typing import Any
 
 from ..errors import InputError
 from ..graph import Layer, ModelGraph, generation_of
+from ..weights import BNWeights
 from . import protowire
 from .keras_config import build_root
+from .weights_savedmodel import SavedModelWeights
 
 METADATA = "keras_metadata.pb"
 LAYER_IDENTIFIERS = {
@@ -43,8 +45,9 @@ def read(path: str) -> ModelGraph:
     if not isinstance(model_config.get("config"), (dict, list)):
         raise InputError("subclassed model: its architecture is not serialized in the SavedModel")
     root = build_root(model_config)
-    _overlay_own_configs(root, nodes)
+    layers = _overlay_own_configs(root, nodes)
     keras_version = root_meta.get("keras_version")
+    node_paths = {id(layer): node_path for node_path, layer in layers.items() if layer is not None}
     return ModelGraph(
         path=path,
         kind="savedmodel",
@@ -52,6 +55,7 @@ def read(path: str) -> ModelGraph:
         generation=generation_of(keras_version),
         root=root,
         training_config=root_meta.get("training_config"),
+        weights=BNWeights(SavedModelWeights(path, node_paths)),
     )
 
 
@@ -83,9 +87,10 @@ def _untuple(value: dict[str, Any]) -> Any:
     return value
 
 
-def _overlay_own_configs(root: Layer, nodes: dict[str, dict[str, Any]]) -> None:
+def _overlay_own_configs(root: Layer, nodes: dict[str, dict[str, Any]]) -> dict[str, Layer | None]:
     """tf_keras loads a layer's settings from that layer's own node, not from the
-    parent's copy (measured: editing only the parent's config has no effect)."""
+    parent's copy (measured: editing only the parent's config has no effect).
+    Returns node path -> layer (the weights are found by the same paths)."""
     resolved: dict[str, Layer | None] = {"root": root}
 
     def layer_for(node_path: str) -> Layer | None:
@@ -105,3 +110,4 @@ def _overlay_own_configs(root: Layer, nodes: dict[str, dict[str, Any]]) -> None:
             layer.config["trainable"] = meta.get("trainable", layer.config.get("trainable", True))
         else:
             layer.config = own
+    return resolved
