@@ -13,21 +13,23 @@ from .base import Example, Rule
 def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
     if graph.generation is not Generation.KERAS3:
         return
-    for base in graph.bases():
-        guarded = [node for node in base.nodes if node.training is False]
-        if not guarded:
+    # A base called with training=False, or a BN layer called so directly.
+    standalone = [bn for bn in graph.bn_layers() if graph.base_of(bn) is None]
+    for target in [*graph.bases(), *standalone]:
+        if not any(node.training is False for node in target.nodes):
             continue
-        trains = training_bn(graph, base.bn_layers())
+        trains = training_bn(graph, target.bn_layers() or [target])
         if not trains:
             continue
         momenta = ", ".join(f"{m:g}" for m in by_momentum(trains))
         slowest = max(by_momentum(trains))
+        what = f"base '{target.name}'" if target.bn_layers() else f"BN layer '{target.name}'"
         yield RULE.diagnostic(
-            f"base '{base.name}' is called with training=False, but Keras 3's fit() overrides a nested "
+            f"{what} is called with training=False, but Keras 3's fit() overrides a nested "
             f"training=False (keras#20285): {plural(len(trains), 'BN layer')} are trainable and will update "
             f"their moving statistics (momentum {momenta}; {mom.pct(mom.remaining(slowest, 100))} of the "
             f"pretrained statistics left after 100 steps). Set trainable=False on those BN layers.",
-            layer=base.path,
+            layer=target.path,
             fix=freeze_fix(trains, "what training=False meant"),
         )
 
@@ -39,7 +41,8 @@ RULE = Rule(
     summary="Keras 3: training=False on a base whose BN layers are trainable is overridden by fit().",
     what=(
         "On Keras 3 models, finds bases called with `training=False` whose BN layers are "
-        "still trainable (the base was unfrozen for fine-tuning)."
+        "still trainable (the base was unfrozen for fine-tuning), and BN layers called "
+        "with `training=False` directly while trainable."
     ),
     why=(
         "In Keras 2 (tf_keras), `base(x, training=False)` kept BN in inference mode even "
@@ -56,6 +59,12 @@ RULE = Rule(
             "unfrozen base called with training=False",
             "base = make_base()\ninp = keras.Input((8, 8, 3))\nx = base(inp, training=False)\n"
             "x = layers.GlobalAveragePooling2D()(x)\nmodel = keras.Model(inp, layers.Dense(2)(x))",
+            fires_on=frozenset({"keras3"}),
+        ),
+        Example(
+            "a BN layer called directly with training=False",
+            "inp = keras.Input((16,))\nx = layers.Dense(8)(inp)\nx = layers.BatchNormalization()(x, training=False)\n"
+            "model = keras.Model(inp, layers.Dense(2)(x))",
             fires_on=frozenset({"keras3"}),
         ),
         Example(
