@@ -6,7 +6,15 @@ from . import (
     bn001_frozen_base_training_call,
     bn002_slow_bn_momentum,
     bn003_tiny_batch_bn,
+    bn005_stale_moving_stats,
+    bn006_invalid_moving_stats,
+    bn007_renorm_without_warmup,
+    bn008_bias_before_bn,
+    bn009_bn_axis_mismatch,
+    bn010_dropout_before_bn,
+    bn011_legacy_frozen_bn,
     bn012_training_false_ignored,
+    bn013_model_executes_code,
     bn014_pretrained_bn_unfrozen,
 )
 from .base import Example, Rule
@@ -15,7 +23,15 @@ _MODULES = (
     bn001_frozen_base_training_call,
     bn002_slow_bn_momentum,
     bn003_tiny_batch_bn,
+    bn005_stale_moving_stats,
+    bn006_invalid_moving_stats,
+    bn007_renorm_without_warmup,
+    bn008_bias_before_bn,
+    bn009_bn_axis_mismatch,
+    bn010_dropout_before_bn,
+    bn011_legacy_frozen_bn,
     bn012_training_false_ignored,
+    bn013_model_executes_code,
     bn014_pretrained_bn_unfrozen,
 )
 

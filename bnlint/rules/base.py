@@ -23,6 +23,8 @@ class Example:
     kind "model": `code` is Python that defines `model` using the names `keras`,
     `layers` and `make_base()` (a small pretrained-style base with Conv/BN).
     kind "script": `code` is a training script, linted as source (never run).
+    kind "legacy": like "model", built by tf_keras as `.h5` and saved under the legacy
+    keras_version 2.2.4-tf (tests/test_legacy.py); `fires_on` then holds "legacy".
     `fires_on` names the generations on which the rule must fire; on the others it
     must stay silent.
     """

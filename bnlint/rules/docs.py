@@ -7,7 +7,8 @@ from typing import Any
 
 from .base import Rule
 
-GENERATIONS = {"keras3": "Keras 3", "keras2": "Keras 2 (tf_keras)"}
+# "legacy": examples of kind "legacy", built by tf_keras and saved under a legacy keras_version.
+GENERATIONS = {"keras3": "Keras 3", "keras2": "Keras 2 (tf_keras)", "legacy": "legacy Keras"}
 
 
 def rule_markdown(rule: Rule) -> str:

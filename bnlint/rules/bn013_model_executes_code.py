@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..context import TrainingContext
+from ..diagnostics import Diagnostic, Severity
+from ..graph import ModelGraph
+from ..readers.keras_config import WRAPPER_KEYS
+from .base import Example, Rule
+
+KERAS_MODULES = ("keras", "tf_keras", "tensorflow")
+CODE_LOADERS = {"TFSMLayer": "loads and runs a TensorFlow SavedModel's graph"}
+LOAD_NOTE = (
+    "Keras refuses Lambda bytecode unless safe_mode=False, but tf_keras runs it without asking when it "
+    "loads an .h5 file, and safe_mode has had bypasses (CVE-2024-3660, CVE-2025-1550, CVE-2025-9905). "
+    "bnlint read the model as data and did not run it; load it only if you trust its source."
+)
+
+
+def _outside_keras(module: Any) -> bool:
+    if not isinstance(module, str) or not module:
+        return False
+    return module.split(".")[0] not in KERAS_MODULES
+
+
+def findings(value: Any, key: str = "") -> Iterator[str]:
+    """What in one JSON value runs code on load: bytecode, or a reference into a module outside Keras."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "__lambda__":
+            yield f"Python bytecode in '{key or 'function'}'"
+            return
+        module, name = value.get("module"), value.get("class_name")
+        if _outside_keras(module):
+            target = value.get("config") if name == "function" else name
+            yield f"{'function' if name == 'function' else 'class'} '{target}' from module '{module}'"
+        registered = value.get("registered_name")
+        if isinstance(registered, str) and ">" in registered and registered.split(">")[0] not in KERAS_MODULES:
+            yield f"custom object '{registered}'"
+        for child_key, child in value.items():
+            if child_key in ("layers", *WRAPPER_KEYS) and isinstance(child, (list, dict)):
+                continue  # nested layers are reported as themselves
+            if isinstance(child, str) and child == "lambda" and child_key.endswith("_type"):
+                yield f"Python bytecode in '{child_key[: -len('_type')]}'"
+            else:
+                yield from findings(child, child_key)
+    elif isinstance(value, list):
+        for item in value:
+            yield from findings(item, key)
+
+
+def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
+    for layer in graph.layers():
+        entry = {k: v for k, v in layer.raw.items() if k not in ("config", "inbound_nodes")}
+        found = list(dict.fromkeys([*findings(entry), *findings(layer.config)]))
+        if layer.class_name in CODE_LOADERS:
+            found.insert(0, CODE_LOADERS[layer.class_name])
+        if found:
+            yield RULE.diagnostic(
+                f"{layer.class_name} '{layer.name}' runs code when the model is loaded: {'; '.join(found)}. {LOAD_NOTE}",
+                layer=layer.path,
+            )
+    found = list(dict.fromkeys(findings(graph.training_config or {})))
+    if found:
+        yield RULE.diagnostic(
+            f"the training configuration runs code when the model is compiled on load: {'; '.join(found)}. "
+            "Load it with compile=False unless you trust its source.",
+        )
+
+
+RULE = Rule(
+    code="BN013",
+    name="model-executes-code",
+    severity=Severity.INFO,
+    summary="The model holds code that runs when it is loaded (bnlint did not run it).",
+    what=(
+        "Finds what makes loading a model execute code: Lambda layers with marshalled "
+        "Python bytecode, functions and classes referenced from modules outside Keras "
+        "(custom activations, layers, losses, `registered_name`s of custom objects), and "
+        "TFSMLayer, which loads another SavedModel's graph."
+    ),
+    why=(
+        "`keras.models.load_model` deserializes Lambda bytecode and imports the modules a "
+        "config names. Keras 3 refuses bytecode by default (`safe_mode=True`), but tf_keras "
+        "`.h5` loading runs it without asking, and safe_mode has had several bypasses "
+        "(CVE-2024-3660, CVE-2025-1550, CVE-2025-8747, CVE-2025-9905, CVE-2025-9906). A "
+        "reviewer should know before loading a model from an untrusted source. bnlint reads "
+        "models as data (zipfile, h5py, JSON) and never runs or unmarshals what it finds."
+    ),
+    fix_text="None: replace Lambda layers with registered custom layers, or load only models you trust.",
+    fix_safety="No automatic fix.",
+    examples=(
+        Example(
+            "Lambda layer",
+            "inp = keras.Input((16,))\nx = layers.Lambda(lambda t: t * 2.0)(inp)\n"
+            "x = layers.BatchNormalization()(x)\nmodel = keras.Model(inp, layers.Dense(2)(x))",
+        ),
+        Example(
+            "Lambda preprocessing in front of a pretrained base",
+            "base = make_base()\ninp = keras.Input((8, 8, 3))\nx = layers.Lambda(lambda t: t / 127.5 - 1.0)(inp)\n"
+            "x = base(x)\nx = layers.GlobalAveragePooling2D()(x)\nmodel = keras.Model(inp, layers.Dense(2)(x))",
+        ),
+        Example(
+            "only built-in layers",
+            "inp = keras.Input((16,))\nx = layers.Dense(8, activation='relu')(inp)\n"
+            "x = layers.BatchNormalization()(x)\nmodel = keras.Model(inp, layers.Dense(2)(x))",
+            fires_on=frozenset(),
+        ),
+    ),
+    check_model=check,
+)
