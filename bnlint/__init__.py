@@ -18,6 +18,7 @@ def lint(
     epochs: int | None = None,
     steps: int | None = None,
     min_batch_size: int | None = None,
+    keras_version: str | None = None,
 ) -> dict[str, Any]:
     """Lint models, scripts and notebooks; returns the same data as `--format json`."""
     from .context import from_options
@@ -30,6 +31,7 @@ def lint(
         epochs=epochs,
         steps=steps,
         min_batch_size=min_batch_size,
+        keras_version=keras_version,
     )
     options = Options(select=tuple(select), ignore=tuple(ignore), context=context)
     return report(lint_paths([paths] if isinstance(paths, str) else list(paths), options))

@@ -48,7 +48,8 @@ def _codes(value: str | None) -> tuple[str, ...]:
 @click.option("--epochs", type=click.IntRange(min=1), help="Planned training epochs.")
 @click.option("--steps", type=click.IntRange(min=1), help="Planned optimizer steps (overrides epochs).")
 @click.option("--min-batch-size", type=click.IntRange(min=1), help="Smallest batch BN may train on [16].")
-def check(paths, select, ignore, output_format, dataset_size, batch_size, epochs, steps, min_batch_size):
+@click.option("--keras-version", help="Keras that scripts run on, e.g. 3 or 2.15 (default: from imports and installs).")
+def check(paths, select, ignore, output_format, dataset_size, batch_size, epochs, steps, min_batch_size, keras_version):
     """Lint saved models (.keras, .h5, SavedModel directories), scripts and notebooks."""
     from .linting import Options, exit_status, lint_paths, report
 
@@ -59,6 +60,7 @@ def check(paths, select, ignore, output_format, dataset_size, batch_size, epochs
         epochs=epochs,
         steps=steps,
         min_batch_size=min_batch_size,
+        keras_version=keras_version,
     )
     options = Options(select=_codes(select), ignore=_codes(ignore), context=context)
     results = lint_paths(paths, options)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,6 +24,7 @@ from .errors import InputError
 FIELDS = ("dataset_size", "batch_size", "epochs", "steps", "min_batch_size")
 DEFAULT_MIN_BATCH_SIZE = 16
 FROM_OPTIMIZER = "optimizer iterations in the file"
+KERAS_VERSION = re.compile(r"[123](\.\d+){0,2}")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class TrainingContext:
     epochs: int | None = None
     steps: int | None = None
     min_batch_size: int = DEFAULT_MIN_BATCH_SIZE
+    keras_version: str | None = None  # the Keras a script targets (models record their own)
     sources: dict[str, str] = field(default_factory=dict)
 
     def merged_under(self, **values: Any) -> TrainingContext:
@@ -74,6 +77,10 @@ class TrainingContext:
 def from_options(source: str, **values: Any) -> TrainingContext:
     clean = {k: v for k, v in values.items() if v is not None}
     for key, value in clean.items():
+        if key == "keras_version":
+            if not isinstance(value, str) or not KERAS_VERSION.fullmatch(value):
+                raise InputError(f"keras-version must look like '3', '3.15' or '2.15.0' in {source}")
+            continue
         if key not in FIELDS:
             raise InputError(f"unknown setting '{key.replace('_', '-')}' in {source}")
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:

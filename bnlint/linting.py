@@ -59,15 +59,16 @@ def lint_file(path: str, options: Options) -> FileResult:
         result.kind = kind_of(path)
         context, rules = _settings_for(path, options)
         if result.kind in ("script", "notebook"):
-            raise InputError("script and notebook linting is not available yet")
-        _lint_model(path, result, rules, context)
+            _lint_script(path, result, rules, context)
+        else:
+            _lint_model(path, result, rules, context)
     except InputError as exc:
         result.error = str(exc)
     except (OSError, MemoryError) as exc:
         result.error = f"cannot read ({exc})"
     except Exception as exc:  # noqa: BLE001 - one bad input must never hide the others
         result.error = f"internal error while linting ({type(exc).__name__}: {exc}); please report it"
-    result.diagnostics.sort(key=lambda d: (d.line or 0, d.layer or "", SEVERITY_ORDER[d.severity], d.code))
+    result.diagnostics.sort(key=lambda d: (d.cell or 0, d.line or 0, d.layer or "", SEVERITY_ORDER[d.severity], d.code))
     return result
 
 
@@ -93,7 +94,8 @@ def _codes(value: Any, source: str) -> list[str]:
 
 
 def _values(context: TrainingContext) -> dict[str, Any]:
-    return {name: getattr(context, name) for name in ("dataset_size", "batch_size", "epochs", "steps")} | (
+    names = ("dataset_size", "batch_size", "epochs", "steps", "keras_version")
+    return {name: getattr(context, name) for name in names} | (
         {"min_batch_size": context.min_batch_size} if "min_batch_size" in context.sources else {}
     )
 
@@ -112,6 +114,16 @@ def _lint_model(path: str, result: FileResult, rules: list[Rule], context: Train
             if rule.check_model is not None:
                 result.diagnostics.extend(rule.check_model(graph, context))
         result.notes = graph.all_notes()
+
+
+def _lint_script(path: str, result: FileResult, rules: list[Rule], context: TrainingContext) -> None:
+    from .scripts import lint_script
+
+    checks = [rule.check_script for rule in rules if rule.check_script is not None]
+    found = lint_script(path, result.kind, checks, context, context.keras_version)
+    result.keras_version = found.facts.keras_version if found.facts else None
+    result.diagnostics.extend(found.diagnostics)
+    result.context = f"{found.description}; {context.describe()}"
 
 
 def exit_status(results: list[FileResult]) -> int:

@@ -72,26 +72,35 @@ def bn_mode(layer: Layer, generation: Generation, keras_version: str | None = No
     frozen_text = (
         f"trainable=False on '{frozen.name}'" if frozen is not None and frozen is not layer else "trainable=False"
     )
+    guard = protected_by(layer)
+    guard_text = f"'{guard.name}' is called with training=False" if guard is not None else None
+    return decide(generation, frozen_text if frozen is not None else None, guard_text, keras_version)
+
+
+def decide(generation: Generation, frozen: str | None, guard: str | None, keras_version: str | None = None) -> BNMode:
+    """The decision itself, from what holds for one BN layer: `frozen` says why it is
+    not trainable (None: trainable), `guard` why every enclosing call passes
+    training=False (None: some call does not). Saved models (bn_mode) and scripts
+    (bnlint.scripts) both decide here."""
     if generation is Generation.KERAS3:
         if frozen is not None:
-            return BNMode(False, False, f"{frozen_text}: inference mode under fit()")
+            return BNMode(False, False, f"{frozen}: inference mode under fit()")
         return BNMode(True, True, "trainable (Keras 3 ignores a nested training=False under fit())")
 
-    guard = protected_by(layer)
     if generation is Generation.KERAS2:
         if frozen is not None:
-            return BNMode(False, False, f"{frozen_text}: inference mode under fit()")
+            return BNMode(False, False, f"{frozen}: inference mode under fit()")
         if guard is not None:
-            return BNMode(False, False, f"'{guard.name}' is called with training=False")
+            return BNMode(False, False, guard)
         return BNMode(True, True, "trainable and no enclosing training=False")
 
     # Legacy Keras: trainable=False stops weight updates but not batch statistics.
     if guard is not None:
-        return BNMode(False, False, f"'{guard.name}' is called with training=False")
+        return BNMode(False, False, guard)
     if frozen is not None:
         if _before_2_1_3(keras_version):
-            return BNMode(True, True, f"{frozen_text}, but Keras < 2.1.3 still updates moving statistics")
-        return BNMode(False, True, f"{frozen_text}, but legacy Keras still normalizes with batch statistics")
+            return BNMode(True, True, f"{frozen}, but Keras < 2.1.3 still updates moving statistics")
+        return BNMode(False, True, f"{frozen}, but legacy Keras still normalizes with batch statistics")
     return BNMode(True, True, "trainable and no enclosing training=False")
 
 

@@ -5,7 +5,10 @@ from collections.abc import Iterable
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import Generation, ModelGraph
+from ..scripts.facts import ScriptFacts
+from ..scripts.training import base_mode, first_runs_per_base, fully_frozen
 from ..semantics import unprotected_calls
+from ._scripts import at, bn_phrase, freeze_code, label, trains_somewhere, wiring
 from ._shared import plural
 from .base import Example, Rule
 
@@ -49,6 +52,44 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
             edits=(Edit("call_kwarg", base.path, "training", None, False),),
         )
         yield RULE.diagnostic(message, layer=base.path, fix=fix)
+
+
+def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
+    """Latent only: a base whose BN layers do train somewhere is BN014's or BN012's."""
+    runs = first_runs_per_base(facts, context)
+    for base in facts.bases:
+        if not base.pretrained or base.kind == "hub" or trains_somewhere(facts, context, base):
+            continue
+        candidates = [base_run for _, base_run in runs.get(base, [])]
+        if not runs.get(base):  # never trained: judge the models as the script leaves them
+            for model in facts.models:
+                uses = [u for u in model.uses if u.base is base]
+                found = base_mode(facts, base, uses, facts.final[base]) if uses and base in facts.final else None
+                candidates += [found] if found is not None else []
+        if not all(fully_frozen(base_run) for base_run in candidates):
+            continue  # the script fine-tunes the base and keeps its BN frozen: nothing latent
+        reported: set = set()
+        for base_run in candidates:
+            for use in base_run.unguarded:
+                if use.pos in reported or use.wiring == "self":
+                    continue
+                reported.add(use.pos)
+                how = wiring(use)
+                message = (
+                    f"frozen base {label(base)} ({bn_phrase(base_run)}): {how}. Harmless while it stays frozen, "
+                    f"but once you unfreeze it for fine-tuning its BN layers re-estimate their statistics from "
+                    f"your data and the pretrained statistics are lost."
+                )
+                if facts.generation is Generation.KERAS3:
+                    message += (
+                        " On Keras 3, fit() overrides even training=False (keras#20285): after unfreezing, set "
+                        f"trainable=False on the BN layers themselves (`{freeze_code(base)}`)."
+                    )
+                elif use.wiring == "call":
+                    message += f" Call it as {base.name}(x, training=False)."
+                else:
+                    message += f" Build the model as `x = {base.name}(inputs, training=False)` on a new Input."
+                yield at(RULE.diagnostic(message, layer=base.name), use.pos)
 
 
 RULE = Rule(
@@ -99,6 +140,38 @@ RULE = Rule(
             + HEAD,
             fires_on=frozenset(),
         ),
+        Example(
+            "frozen base in a Sequential model (script)",
+            """import keras
+from keras import layers
+
+train_ds = keras.utils.image_dataset_from_directory("data/train", image_size=(160, 160))
+base = keras.applications.MobileNetV2(input_shape=(160, 160, 3), include_top=False)
+base.trainable = False
+model = keras.Sequential([base, layers.GlobalAveragePooling2D(), layers.Dense(2)])
+model.compile("adam", "sparse_categorical_crossentropy")
+model.fit(train_ds, epochs=10)
+""",
+            kind="script",
+        ),
+        Example(
+            "frozen base called with training=False (script)",
+            """import keras
+from keras import layers
+
+train_ds = keras.utils.image_dataset_from_directory("data/train", image_size=(160, 160))
+base = keras.applications.MobileNetV2(input_shape=(160, 160, 3), include_top=False)
+base.trainable = False
+inputs = keras.Input((160, 160, 3))
+x = layers.GlobalAveragePooling2D()(base(inputs, training=False))
+model = keras.Model(inputs, layers.Dense(2)(x))
+model.compile("adam", "sparse_categorical_crossentropy")
+model.fit(train_ds, epochs=10)
+""",
+            fires_on=frozenset(),
+            kind="script",
+        ),
     ),
     check_model=check,
+    check_script=check_script,
 )

@@ -6,6 +6,9 @@ from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import ModelGraph
+from ..scripts.facts import BNLayer, ScriptFacts
+from ..scripts.training import runs
+from ._scripts import at, bn_phrase, label
 from ._shared import by_momentum, by_owner, training_bn, trains, where
 from .base import Example, Rule
 
@@ -13,35 +16,43 @@ SMALL_DATASET = 10_000
 NO_CONTEXT_MIN_MOMENTUM = 0.99
 
 
-def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
+def assess(m: float, context: TrainingContext, pretrained_no_context: bool) -> tuple[str, float] | None:
+    """(what bnlint assumed, the momentum to suggest) when momentum m is too slow for the
+    training in `context`; None when it is fine. Models and scripts both decide here."""
     horizon = context.horizon()
     small = context.dataset_size is not None and context.dataset_size < SMALL_DATASET
+    target = mom.suggested(horizon[0] if horizon else None)
+    if target >= m:
+        return None  # the fix would not lower the momentum: nothing to gain
+    if horizon:
+        steps, how = horizon
+        if steps >= mom.FORGET_STEPS * mom.time_constant(m):
+            return None
+        return (
+            f"after {how}, {mom.pct(mom.remaining(m, steps))} of the moving statistics "
+            f"still come from the pretrained data (m^T = {m:g}^{steps})"
+        ), target
+    if small:
+        return (
+            f"with {context.dataset_size} samples ({context.sources.get('dataset_size')}; "
+            f"< {SMALL_DATASET}) the statistics need {mom.steps_to_one_percent(m)} updates to forget the "
+            f"pretrained data"
+        ), target
+    if pretrained_no_context and m >= NO_CONTEXT_MIN_MOMENTUM:
+        return (
+            "no training horizon is known (pass --steps, or --dataset-size and --batch-size), and "
+            "fine-tuning runs on small datasets are often only a few hundred steps"
+        ), target
+    return None
+
+
+def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
     for owner, layers in by_owner(graph, training_bn(graph, graph.bn_layers())).items():
         for m, group in by_momentum(layers).items():
-            target = mom.suggested(horizon[0] if horizon else None)
-            if target >= m:
-                continue  # the fix would not lower the momentum: nothing to gain
-            if horizon:
-                steps, how = horizon
-                if steps >= mom.FORGET_STEPS * mom.time_constant(m):
-                    continue
-                assumed = (
-                    f"after {how}, {mom.pct(mom.remaining(m, steps))} of the moving statistics "
-                    f"still come from the pretrained data (m^T = {m:g}^{steps})"
-                )
-            elif small:
-                assumed = (
-                    f"with {context.dataset_size} samples ({context.sources.get('dataset_size')}; "
-                    f"< {SMALL_DATASET}) the statistics need {mom.steps_to_one_percent(m)} updates to forget the "
-                    f"pretrained data"
-                )
-            elif owner is not None and m >= NO_CONTEXT_MIN_MOMENTUM:
-                assumed = (
-                    "no training horizon is known (pass --steps, or --dataset-size and --batch-size), and "
-                    "fine-tuning runs on small datasets are often only a few hundred steps"
-                )
-            else:
+            found = assess(m, context, pretrained_no_context=owner is not None)
+            if found is None:
                 continue
+            assumed, target = found
             path, phrase = where(owner, group)
             message = (
                 f"{phrase} {trains(group)} with {mom.describe(m)}: {assumed}. "
@@ -53,6 +64,44 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
                 edits=tuple(Edit("config", bn.path, "momentum", m, target) for bn in group),
             )
             yield RULE.diagnostic(message, layer=path, fix=fix, momentum=m, target=target)
+
+
+def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
+    """Only with a horizon or dataset size known (from the options or the script)."""
+    reported: set = set()
+    for run in runs(facts, context):
+        if run.context.horizon() is None and run.context.dataset_size is None:
+            continue
+        groups = [
+            (bn, bn.momentum, f"BN layer created at line {bn.pos.line}", bn.pos)
+            for bn, mode in run.bns
+            if mode.updates_stats
+        ]
+        groups += [
+            (b.base, max(b.base.momentum), f"{bn_phrase(b)} of base {label(b.base)}", run.train.pos)
+            for b in run.bases
+            if b.mode.updates_stats and b.base.momentum
+        ]
+        for owner, m, phrase, location in groups:
+            if owner in reported or m is None:
+                continue
+            found = assess(m, run.context, pretrained_no_context=False)
+            if found is None:
+                continue
+            reported.add(owner)
+            assumed, target = found
+            default = "" if getattr(owner, "explicit", True) else " (Keras' default)"
+            message = (
+                f"{phrase} train in {run.train.model.name}.{run.train.method}() at line {run.train.pos.line} with "
+                f"{mom.describe(m)}{default}: {assumed}. Lower the momentum to {target:g} so the statistics "
+                "follow your data"
+                + (
+                    f": `BatchNormalization(momentum={target:g})`."
+                    if isinstance(owner, BNLayer)
+                    else f" (set layer.momentum = {target:g} on its BN layers before compile())."
+                )
+            )
+            yield at(RULE.diagnostic(message, momentum=m, target=target), location)
 
 
 RULE = Rule(
@@ -105,6 +154,36 @@ RULE = Rule(
             fires_on=frozenset(),
             context={"steps": 50},
         ),
+        Example(
+            "BN with the default momentum 0.99, 500 samples for 3 epochs (script)",
+            """import numpy as np
+import keras
+from keras import layers
+
+x_train = np.random.rand(500, 20)
+y_train = np.random.randint(0, 2, size=(500,))
+model = keras.Sequential([keras.Input((20,)), layers.Dense(64), layers.BatchNormalization(), layers.Dense(1)])
+model.compile("adam", "binary_crossentropy")
+model.fit(x_train, y_train, batch_size=32, epochs=3)
+""",
+            kind="script",
+        ),
+        Example(
+            "BN with momentum 0.9, same run (script)",
+            """import numpy as np
+import keras
+from keras import layers
+
+x_train = np.random.rand(500, 20)
+y_train = np.random.randint(0, 2, size=(500,))
+model = keras.Sequential([keras.Input((20,)), layers.Dense(64), layers.BatchNormalization(momentum=0.9), layers.Dense(1)])
+model.compile("adam", "binary_crossentropy")
+model.fit(x_train, y_train, batch_size=32, epochs=3)
+""",
+            fires_on=frozenset(),
+            kind="script",
+        ),
     ),
     check_model=check,
+    check_script=check_script,
 )

@@ -5,6 +5,9 @@ from collections.abc import Iterable
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import ModelGraph
+from ..scripts.facts import ScriptFacts
+from ..scripts.training import runs
+from ._scripts import at, bn_phrase, label
 from ._shared import by_owner, freeze_fix, training_bn, trains, where
 from .base import Example, Rule
 
@@ -16,6 +19,28 @@ def batch_size(graph: ModelGraph, context: TrainingContext) -> tuple[int, str] |
     return (fixed, "the model's Input signature") if fixed else None
 
 
+def consequence(size: int) -> tuple[Severity | None, str]:
+    """(severity override, what a batch of `size` does to BN), for models and scripts."""
+    if size == 1:
+        return Severity.ERROR, (
+            "with batch size 1 the batch variance is zero for Dense features (and tiny for "
+            "convolutions): training normalizes with statistics of a single sample"
+        )
+    return None, (
+        f"statistics of {size} samples are noisy estimates, and the moving averages used at "
+        f"inference drift from what training saw"
+    )
+
+
+def remedy(pretrained: bool, min_batch_size: int) -> str:
+    if pretrained:
+        return "Freeze these pretrained BN layers (trainable=False keeps them in inference mode)."
+    return (
+        f"Use a batch of at least {min_batch_size}, Batch Renormalization (renorm=True, with a warm-up "
+        "schedule) or GroupNormalization."
+    )
+
+
 def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
     found = batch_size(graph, context)
     if found is None or found[0] >= context.min_batch_size:
@@ -23,25 +48,8 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
     size, source = found
     for owner, group in by_owner(graph, training_bn(graph, graph.bn_layers())).items():
         path, phrase = where(owner, group)
-        if size == 1:
-            severity = Severity.ERROR
-            effect = (
-                "with batch size 1 the batch variance is zero for Dense features (and tiny for "
-                "convolutions): training normalizes with statistics of a single sample"
-            )
-        else:
-            severity = None
-            effect = (
-                f"statistics of {size} samples are noisy estimates, and the moving averages used at "
-                f"inference drift from what training saw"
-            )
-        advice = (
-            "Freeze these pretrained BN layers (trainable=False keeps them in inference mode)."
-            if owner is not None
-            else "Use a batch of at least "
-            f"{context.min_batch_size}, Batch Renormalization (renorm=True, with a warm-up schedule) "
-            "or GroupNormalization."
-        )
+        severity, effect = consequence(size)
+        advice = remedy(owner is not None, context.min_batch_size)
         fix = freeze_fix(group, "pretrained statistics kept") if owner is not None else None
         yield RULE.diagnostic(
             f"{phrase} {trains(group)} with batch size {size} (from {source}; minimum {context.min_batch_size}): "
@@ -50,6 +58,39 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
             severity=severity,
             fix=fix,
         )
+
+
+def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
+    for run in runs(facts, context):
+        size = run.context.batch_size
+        if size is None or size >= context.min_batch_size:
+            continue
+        source = run.context.sources.get("batch_size", "given")
+        groups = [
+            (f"{bn_phrase(b)} of pretrained base {label(b.base)}", True)
+            for b in run.bases
+            if b.mode.updates_stats and b.base.pretrained
+        ]
+        groups += [
+            (f"{bn_phrase(b)} of base {label(b.base)}", False)
+            for b in run.bases
+            if b.mode.updates_stats and not b.base.pretrained
+        ]
+        own = [bn for bn, mode in run.bns if mode.updates_stats]
+        if own:
+            lines = ", ".join(str(bn.pos.line) for bn in own[:3]) + (", ..." if len(own) > 3 else "")
+            groups.append((f"{len(own)} BN layer{'s' * (len(own) != 1)} (created at line {lines})", False))
+        for phrase, pretrained in groups:
+            severity, effect = consequence(size)
+            yield at(
+                RULE.diagnostic(
+                    f"{phrase} train in {run.train.model.name}.{run.train.method}() with batch size {size} "
+                    f"(from {source}; minimum {context.min_batch_size}): {effect}. "
+                    f"{remedy(pretrained, context.min_batch_size)}",
+                    severity=severity,
+                ),
+                run.train.pos,
+            )
 
 
 RULE = Rule(
@@ -100,6 +141,37 @@ RULE = Rule(
             fires_on=frozenset(),
             context={"batch_size": 4},
         ),
+        Example(
+            "whole pretrained model fine-tuned with batches of 4 (script)",
+            """import keras
+
+gen = keras.preprocessing.image.ImageDataGenerator(rescale=1 / 255)
+train = gen.flow_from_directory("data/train", target_size=(224, 224), batch_size=4)
+model = keras.applications.ResNet50(weights="imagenet", classes=1000)
+model.compile(keras.optimizers.SGD(1e-3), "categorical_crossentropy")
+model.fit(train, epochs=3)
+""",
+            kind="script",
+        ),
+        Example(
+            "batches of 4, but the base is frozen (script)",
+            """import keras
+from keras import layers
+
+gen = keras.preprocessing.image.ImageDataGenerator(rescale=1 / 255)
+train = gen.flow_from_directory("data/train", target_size=(224, 224), batch_size=4)
+base = keras.applications.ResNet50(include_top=False, input_shape=(224, 224, 3))
+base.trainable = False
+inputs = keras.Input((224, 224, 3))
+x = layers.GlobalAveragePooling2D()(base(inputs, training=False))
+model = keras.Model(inputs, layers.Dense(3, activation="softmax")(x))
+model.compile("adam", "categorical_crossentropy")
+model.fit(train, epochs=3)
+""",
+            fires_on=frozenset(),
+            kind="script",
+        ),
     ),
     check_model=check,
+    check_script=check_script,
 )

@@ -6,6 +6,8 @@ from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import Generation, ModelGraph
+from ..scripts.facts import ScriptFacts
+from ._scripts import at, bn_phrase, change, first_training, freeze_code, label
 from ._shared import by_momentum, freeze_fix, plural, training_bn
 from .base import Example, Rule
 
@@ -31,6 +33,33 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
             f"pretrained statistics left after 100 steps). Set trainable=False on those BN layers.",
             layer=target.path,
             fix=freeze_fix(trains, "what training=False meant"),
+        )
+
+
+def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
+    if facts.generation is not Generation.KERAS3:
+        return
+    for base in facts.bases:
+        found = first_training(facts, context, base)
+        if found is None or base.kind == "hub":
+            continue
+        run, base_run = found
+        if not base_run.guarded:
+            continue
+        call = base_run.guarded[0].pos.line
+        unfrozen = change(facts, base_run.flags.at)
+        momentum = f" (momentum {max(base.momentum):g})" if base.momentum else ""
+        yield at(
+            RULE.diagnostic(
+                f"{label(base)} is called with training=False (line {call}), but "
+                + (f"{unfrozen} leaves" if unfrozen else "nothing freezes")
+                + f" {bn_phrase(base_run)} trainable, and Keras 3's fit() overrides a nested training=False "
+                f"(keras#20285): they update their moving statistics{momentum} in "
+                f"{run.train.model.name}.{run.train.method}() at line {run.train.pos.line}. After unfreezing, freeze "
+                f"them: `{freeze_code(base)}`.",
+                layer=base.name,
+            ),
+            base_run.flags.at or base_run.guarded[0].pos,
         )
 
 
@@ -75,6 +104,48 @@ RULE = Rule(
             "x = layers.GlobalAveragePooling2D()(x)\nmodel = keras.Model(inp, layers.Dense(2)(x))",
             fires_on=frozenset(),
         ),
+        Example(
+            "the guide's fine-tuning step without freezing BN (script)",
+            """import keras
+from keras import layers
+
+base = keras.applications.Xception(weights="imagenet", input_shape=(150, 150, 3), include_top=False)
+base.trainable = False
+inputs = keras.Input((150, 150, 3))
+x = base(inputs, training=False)
+model = keras.Model(inputs, layers.Dense(1)(layers.GlobalAveragePooling2D()(x)))
+model.compile(keras.optimizers.Adam(), "binary_crossentropy")
+model.fit(train_ds, epochs=20)
+base.trainable = True
+model.compile(keras.optimizers.Adam(1e-5), "binary_crossentropy")
+model.fit(train_ds, epochs=10)
+""",
+            fires_on=frozenset({"keras3"}),
+            kind="script",
+        ),
+        Example(
+            "the same, with the BN layers frozen after unfreezing (script)",
+            """import keras
+from keras import layers
+
+base = keras.applications.Xception(weights="imagenet", input_shape=(150, 150, 3), include_top=False)
+base.trainable = False
+inputs = keras.Input((150, 150, 3))
+x = base(inputs, training=False)
+model = keras.Model(inputs, layers.Dense(1)(layers.GlobalAveragePooling2D()(x)))
+model.compile(keras.optimizers.Adam(), "binary_crossentropy")
+model.fit(train_ds, epochs=20)
+base.trainable = True
+for layer in base.layers:
+    if isinstance(layer, layers.BatchNormalization):
+        layer.trainable = False
+model.compile(keras.optimizers.Adam(1e-5), "binary_crossentropy")
+model.fit(train_ds, epochs=10)
+""",
+            fires_on=frozenset(),
+            kind="script",
+        ),
     ),
     check_model=check,
+    check_script=check_script,
 )

@@ -6,6 +6,8 @@ from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import Generation, ModelGraph
+from ..scripts.facts import ScriptFacts
+from ._scripts import at, bn_phrase, change, first_training, freeze_code, label, wiring
 from ._shared import by_momentum, freeze_fix, plural, training_bn
 from .base import Example, Rule
 
@@ -35,6 +37,46 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
             layer=base.path,
             fix=freeze_fix(trains, "pretrained statistics kept"),
         )
+
+
+def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
+    for base in facts.bases:
+        found = first_training(facts, context, base)
+        if found is None or not base.pretrained:
+            continue
+        run, base_run = found
+        if facts.generation is Generation.KERAS3 and base_run.guarded and base.kind != "hub":
+            continue  # BN012 reports this case: training=False was meant but is ignored
+        momentum = max(base.momentum) if base.momentum else None
+        horizon = run.context.horizon()
+        steps, when = (horizon[0], f"after {horizon[1]}") if horizon else (100, "after 100 steps")
+        numbers = (
+            f" at momentum {momentum:g} ({mom.pct(mom.remaining(momentum, steps))} of the pretrained statistics "
+            f"left {when})"
+            if momentum is not None
+            else ""
+        )
+        why = "; ".join(dict.fromkeys(wiring(u) for u in base_run.unguarded)) or "nothing keeps them in inference mode"
+        unfrozen = change(facts, base_run.flags.at)
+        if facts.generation is Generation.KERAS3 or base.kind == "hub" or not base_run.unguarded:
+            keep = f"after unfreezing, freeze the BN layers themselves: `{freeze_code(base)}`"
+        elif any(u.wiring in ("flat", "sequential", "self") for u in base_run.unguarded):
+            keep = (
+                f"build the model as `x = {base.name}(inputs, training=False)` on a new Input, or freeze "
+                f"the BN layers: `{freeze_code(base)}`"
+            )
+        else:
+            keep = f"call it as {base.name}(x, training=False), or freeze the BN layers"
+        target = mom.suggested(horizon[0] if horizon else None)
+        message = (
+            f"{bn_phrase(base_run)} of pretrained base {label(base)} train in "
+            f"{run.train.model.name}.{run.train.method}() at line {run.train.pos.line}"
+            + (f" after {unfrozen}" if unfrozen else "")
+            + f": {why}. Their moving statistics are overwritten by your data{numbers}. Keras' guide: keep them "
+            f"in inference mode -- {keep}. If your data is far from the pretraining domain you may instead let "
+            f"them adapt on purpose, faster, with momentum {target:g} (BN002)."
+        )
+        yield at(RULE.diagnostic(message, layer=base.name), base_run.flags.at or base.pos)
 
 
 RULE = Rule(
@@ -84,6 +126,47 @@ RULE = Rule(
             "x = layers.GlobalAveragePooling2D()(x)\nmodel = keras.Model(inp, layers.Dense(2)(x))",
             fires_on=frozenset(),
         ),
+        Example(
+            "head on base.output, top 20 layers unfrozen (script)",
+            """import keras
+from keras import layers
+
+base = keras.applications.ResNet50(weights="imagenet", include_top=False, input_shape=(224, 224, 3))
+for layer in base.layers:
+    layer.trainable = False
+x = layers.GlobalAveragePooling2D()(base.output)
+model = keras.Model(base.input, layers.Dense(5, activation="softmax")(x))
+model.compile("adam", "categorical_crossentropy")
+model.fit(train_ds, epochs=5)
+for layer in model.layers[-20:]:
+    layer.trainable = True
+model.compile(keras.optimizers.Adam(1e-5), "categorical_crossentropy")
+model.fit(train_ds, epochs=5)
+""",
+            kind="script",
+        ),
+        Example(
+            "the same, keeping the BN layers frozen (script)",
+            """import keras
+from keras import layers
+
+base = keras.applications.ResNet50(weights="imagenet", include_top=False, input_shape=(224, 224, 3))
+for layer in base.layers:
+    layer.trainable = False
+x = layers.GlobalAveragePooling2D()(base.output)
+model = keras.Model(base.input, layers.Dense(5, activation="softmax")(x))
+model.compile("adam", "categorical_crossentropy")
+model.fit(train_ds, epochs=5)
+for layer in model.layers[-20:]:
+    if not isinstance(layer, layers.BatchNormalization):
+        layer.trainable = True
+model.compile(keras.optimizers.Adam(1e-5), "categorical_crossentropy")
+model.fit(train_ds, epochs=5)
+""",
+            fires_on=frozenset(),
+            kind="script",
+        ),
     ),
     check_model=check,
+    check_script=check_script,
 )

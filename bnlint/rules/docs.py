@@ -37,6 +37,11 @@ def rule_markdown(rule: Rule) -> str:
             "Each example is built and saved by the test suite with real Keras 3 and tf_keras, "
             "and linted. `make_base()` stands for a pretrained base with Conv2D and BatchNormalization layers."
         )
+        if any(example.kind == "script" for example in rule.examples):
+            lines.append(
+                "Script examples are training scripts linted as source (never run), once for each Keras "
+                "generation (`--keras-version 3` and `--keras-version 2`)."
+            )
         for example in rule.examples:
             fires = (
                 "fires on " + " and ".join(GENERATIONS[g] for g in sorted(example.fires_on, reverse=True))
@@ -48,7 +53,8 @@ def rule_markdown(rule: Rule) -> str:
                 if example.context
                 else ""
             )
-            lines += ["", f"### {example.title} ({fires}{context})", "", "```python", example.code.strip(), "```"]
+            kind = "script; " if example.kind == "script" else ""
+            lines += ["", f"### {example.title} ({kind}{fires}{context})", "", "```python", example.code.strip(), "```"]
     return "\n".join(lines) + "\n"
 
 

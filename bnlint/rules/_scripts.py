@@ -1,0 +1,71 @@
+"""Helpers the script checks of several rules share: locations and the phrases that
+describe a base, how a script wires it, and how to freeze its BN layers."""
+
+from __future__ import annotations
+
+from ..context import TrainingContext
+from ..diagnostics import Diagnostic
+from ..scripts.facts import Base, Pos, ScriptFacts, SetTrainable, Use
+from ..scripts.training import BaseRun, first_runs_per_base
+
+
+def at(diagnostic: Diagnostic, where: Pos) -> Diagnostic:
+    diagnostic.line, diagnostic.column = where.line, where.col
+    return diagnostic
+
+
+def label(base: Base) -> str:
+    return f"'{base.name}' ({base.label})" if base.label != base.name else f"'{base.name}'"
+
+
+def bn_phrase(run: BaseRun) -> str:
+    if run.total is None:
+        return "its BN layers"
+    if run.trainable == run.total:
+        return f"all {run.total} BN layers" if run.total > 1 else "its BN layer"
+    return f"{run.trainable} of its {run.total} BN layers"
+
+
+def wiring(use: Use) -> str:
+    """How one unguarded use reaches the base, and why it cannot keep BN in inference mode."""
+    if use.wiring == "flat":
+        return f"the head is built on {use.base.name}.output (line {use.pos.line}), which cannot pass training=False"
+    if use.wiring == "sequential":
+        return f"it is a layer of the Sequential model of line {use.pos.line}, which cannot pass training=False"
+    if use.wiring == "self":
+        return "the pretrained model itself is trained"
+    if use.base.kind == "hub":
+        return "hub.KerasLayer passes training=True to its BN layers while it is trainable"
+    return f"it is called without training=False (line {use.pos.line})"
+
+
+def change(facts: ScriptFacts, where: Pos | None) -> str | None:
+    """The source of the trainable assignment at `where`, e.g. 'base.trainable = True (line 40)'."""
+    if where is None:
+        return None
+    event = next((e for e in facts.events if isinstance(e, SetTrainable) and e.pos == where), None)
+    return f"`{event.text}` (line {where.line})" if event is not None else f"the trainable change of line {where.line}"
+
+
+def freeze_code(base: Base) -> str:
+    """Valid one-line Python that freezes the BN layers of a base."""
+    return (
+        f"for layer in {base.name}.layers: "
+        "layer.trainable = layer.trainable and not isinstance(layer, BatchNormalization)"
+    )
+
+
+def trains_somewhere(facts: ScriptFacts, context: TrainingContext, base: Base) -> bool:
+    return any(run.mode.updates_stats for _, run in first_runs_per_base(facts, context).get(base, []))
+
+
+def first_training(facts: ScriptFacts, context: TrainingContext, base: Base):
+    """The first (run, base run) in which the BN layers of `base` update their statistics."""
+    return next(
+        (
+            (run, base_run)
+            for run, base_run in first_runs_per_base(facts, context).get(base, [])
+            if base_run.mode.updates_stats
+        ),
+        None,
+    )

@@ -1,0 +1,82 @@
+"""Jupyter notebooks: code cells joined into one module, with IPython syntax masked.
+
+Each cell keeps its own lines, so a finding maps back to (cell, line). Magics and
+shell escapes (`%pip`, `!ls`, `%%time`) are not Python: they are replaced by a
+`pass` of the same indentation so that line numbers stay put. A cell magic that
+changes the language of the cell (`%%bash`, `%%writefile`) blanks the whole cell.
+`%env TF_USE_LEGACY_KERAS=1` is kept as the equivalent `os.environ` assignment,
+since it decides which Keras `tf.keras` is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ..errors import InputError
+from .source import Source
+
+# Cell magics after which the cell still holds Python.
+PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug", "python", "python3", "tensorflow_version"}
+ENV_MAGIC = re.compile(r"^\s*%env\s+(\w+)\s*[= ]\s*(\S+)\s*$")
+IPYTHON_LINE = re.compile(r"^(\s*)(?:[%!]|\w+\s*=\s*[%!])")
+HELP_LINE = re.compile(r"^\s*[\w.]+\?\??\s*$|^\s*\?")
+
+
+def read_notebook(path: str) -> Source:
+    try:
+        with open(path, "rb") as handle:
+            document = json.loads(handle.read().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"not a Jupyter notebook (invalid JSON: {exc})") from None
+    cells = document.get("cells") if isinstance(document, dict) else None
+    if not isinstance(cells, list):
+        if isinstance(document, dict) and isinstance(document.get("worksheets"), list):
+            raise InputError("nbformat 3 notebook: convert it with `jupyter nbconvert --to notebook`")
+        raise InputError("not a Jupyter notebook (no 'cells' list)")
+    return join_cells(cells)
+
+
+def join_cells(cells: list) -> Source:
+    parts: list[str] = []
+    starts: list[tuple[int, int]] = []
+    line = 1
+    for number, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else str(source)
+        lines = mask(text.splitlines())
+        if not lines:
+            continue
+        starts.append((line, number))
+        parts.append("\n".join(lines))
+        line += len(lines)
+    return Source("\n".join(parts) + "\n", cells=tuple(starts))
+
+
+def mask(lines: list[str]) -> list[str]:
+    """Replace IPython-only lines by `pass` lines (same count, same indentation)."""
+    if lines and lines[0].lstrip().startswith("%%"):
+        magic = lines[0].lstrip()[2:].split(None, 1)[0] if lines[0].lstrip()[2:].strip() else ""
+        if magic not in PYTHON_CELL_MAGICS:
+            return ["pass"] + ["" for _ in lines[1:]]
+        lines = ["pass", *lines[1:]]
+    masked = []
+    continued = False
+    for text in lines:
+        if continued:  # the tail of a magic continued with a backslash
+            masked.append("")
+            continued = text.rstrip().endswith("\\")
+            continue
+        env = ENV_MAGIC.match(text)
+        if env:
+            indent = text[: len(text) - len(text.lstrip())]
+            masked.append(f"{indent}os.environ[{env[1]!r}] = {env[2]!r}")
+        elif IPYTHON_LINE.match(text) or HELP_LINE.match(text):
+            indent = text[: len(text) - len(text.lstrip())]
+            masked.append(f"{indent}pass")
+            continued = text.rstrip().endswith("\\")
+        else:
+            masked.append(text)
+    return masked
