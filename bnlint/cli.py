@@ -106,6 +106,29 @@ def rules(code, output_format):
         )
 
 
+@main.command()
+@click.argument("model", type=click.Path())
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+def inspect(model, output_format):
+    """Print the BN inventory of a saved model: every BN layer, its settings and statistics."""
+    from .inventory import inspect_file
+
+    report, error = inspect_file(model)
+    if error is not None:
+        click.echo(f"{model}: error: {error}", err=True)
+        if output_format == "json":
+            click.echo(json.dumps({"path": model, "keras_version": None, "bn_layers": [], "error": error}, indent=2))
+        sys.exit(2)
+    if output_format == "json":
+        click.echo(json.dumps(report, indent=2))
+        return
+    from rich.console import Console
+
+    from .output.inventory_table import render
+
+    render(report, Console(highlight=False))
+
+
 def run() -> None:
     try:
         main(standalone_mode=True)

@@ -7,7 +7,8 @@ becomes that file's one-line error and the other inputs are still linted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,21 +56,28 @@ def lint_paths(paths: Iterable[str], options: Options) -> list[FileResult]:
 
 def lint_file(path: str, options: Options) -> FileResult:
     result = FileResult(path=path)
-    try:
+    with error_boundary(result):
         result.kind = kind_of(path)
         context, rules = _settings_for(path, options)
         if result.kind in ("script", "notebook"):
             _lint_script(path, result, rules, context)
         else:
             _lint_model(path, result, rules, context)
+    result.diagnostics.sort(key=lambda d: (d.cell or 0, d.line or 0, d.layer or "", SEVERITY_ORDER[d.severity], d.code))
+    return result
+
+
+@contextlib.contextmanager
+def error_boundary(result: FileResult) -> Iterator[None]:
+    """Whatever goes wrong with one input becomes its one-line error (any verb: check, inspect)."""
+    try:
+        yield
     except InputError as exc:
         result.error = str(exc)
     except (OSError, MemoryError) as exc:
         result.error = f"cannot read ({exc})"
     except Exception as exc:  # noqa: BLE001 - one bad input must never hide the others
         result.error = f"internal error while linting ({type(exc).__name__}: {exc}); please report it"
-    result.diagnostics.sort(key=lambda d: (d.cell or 0, d.line or 0, d.layer or "", SEVERITY_ORDER[d.severity], d.code))
-    return result
 
 
 def _settings_for(path: str, options: Options) -> tuple[TrainingContext, list[Rule]]:

@@ -57,8 +57,13 @@ def _json_member(archive: zipfile.ZipFile, name: str) -> Any:
 
 
 def _iterations(path: str, archive: zipfile.ZipFile) -> int | None:
-    with open_member(path, archive, WEIGHTS) as stream, open_h5(stream) as h5:
-        return optimizer_iterations_v3(h5)
+    """None also when the weights member is unreadable: the architecture can still be
+    linted, and the weight checks report the damage as a note."""
+    try:
+        with open_member(path, archive, WEIGHTS) as stream, open_h5(stream) as h5:
+            return optimizer_iterations_v3(h5)
+    except InputError:
+        return None
 
 
 def open_member(path: str, archive: zipfile.ZipFile, name: str) -> BinaryIO:

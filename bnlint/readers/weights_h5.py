@@ -31,7 +31,7 @@ KERAS1_NAMES = {"running_mean": "moving_mean", "running_std": "moving_variance"}
 
 def _stored(dataset: Any, where: str) -> StoredArray:
     if not isinstance(dataset, h5py.Dataset):
-        raise WeightError(f"{where} is not a dataset")
+        raise WeightError(f"{where} is {'missing' if dataset is None else 'not a dataset'}")
     return StoredArray(tuple(dataset.shape), dataset.dtype, lambda: dataset[()])
 
 

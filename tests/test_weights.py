@@ -1,0 +1,163 @@
+"""BN weights are read from real Keras files in every format: the right arrays, only
+those arrays, and a damaged weights file gives notes instead of errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+import bnlint
+from bnlint.readers import read_model
+from bnlint.readers.tf_bundle import Bundle
+from bnlint.weights import variable_names
+
+from recipes_bnstats import KNOWN_SEEDS
+
+FORMATS = [
+    pytest.param(generation, fmt, id=f"{generation}-{fmt}")
+    for generation in ("keras3", "keras2")
+    for fmt in ("keras", "h5", "savedmodel")
+    if not (generation == "keras3" and fmt == "savedmodel")
+]
+
+
+def lint(path, **kwargs) -> dict:
+    [result] = bnlint.lint(str(path), **kwargs)["files"]
+    return result
+
+
+def codes(result: dict) -> list[str]:
+    return [d["code"] for d in result["diagnostics"]]
+
+
+@pytest.mark.parametrize("generation, fmt", FORMATS)
+def test_reads_each_bn_variable_exactly(models, generation, fmt):
+    """Every variable was set to arange(channels) + seed + 10 * position with Keras."""
+    with read_model(str(models.path("i3-known", generation, fmt)), fmt) as graph:
+        seen = {}
+        for bn in graph.bn_layers():
+            arrays = graph.bn_weights(bn)
+            path = bn.path.split("/", 1)[1]
+            seen[path] = list(arrays)
+            for position, name in enumerate(variable_names(bn.config)):
+                expected = np.arange(arrays[name].size) + KNOWN_SEEDS[path] + 10 * position
+                np.testing.assert_array_equal(arrays[name], expected, err_msg=f"{path}/{name}")
+        assert graph.all_notes() == []
+    assert seen == {
+        "base/bn1": ["gamma", "beta", "moving_mean", "moving_variance"],
+        "base/bn2": ["gamma", "beta", "moving_mean", "moving_variance"],
+        "top_bn": ["beta", "moving_mean", "moving_variance"],  # scale=False: no gamma
+    }
+
+
+@pytest.mark.parametrize("generation, fmt", FORMATS)
+def test_renorm_statistics_are_checked(models, generation, fmt):
+    result = lint(models.path("i3-renorm-nan", generation, fmt))
+    with read_model(str(models.path("i3-renorm-nan", generation, fmt)), fmt) as graph:
+        [bn] = graph.bn_layers()
+        assert list(graph.bn_weights(bn)) == [
+            "gamma",
+            "beta",
+            "moving_mean",
+            "moving_variance",
+            "moving_stddev",
+            "renorm_mean",
+            "renorm_stddev",
+        ]
+    [finding] = [d for d in result["diagnostics"] if d["code"] == "BN006"]
+    assert finding["layer"].endswith("/rn")
+    assert "'rn'" in finding["message"] and "1 of 8 channels" in finding["message"]
+    assert "moving_stddev NaN in 1 channel" in finding["message"]
+
+
+@pytest.mark.parametrize("generation, fmt", FORMATS)
+def test_stale_statistics_with_scale_or_center_off(models, generation, fmt):
+    """scale=False leaves beta as the only trained variable; with center=False too there
+    is no evidence of training, so nothing is reported for that layer."""
+    result = lint(models.path("i3-partial-affine", generation, fmt))
+    stale = [d for d in result["diagnostics"] if d["code"] == "BN005"]
+    assert [d["layer"].rsplit("/", 1)[1] for d in stale] == ["beta_only"]
+    assert "beta moved by up to 0.3" in stale[0]["message"]
+
+
+@pytest.mark.parametrize("generation, fmt", FORMATS)
+def test_corrupted_statistics_name_layer_and_channels(models, generation, fmt):
+    """BN006's first example set moving_variance[:3] = [-0.5, NaN, 1.0] with Keras."""
+    [finding] = [d for d in lint(models.path("BN006-0", generation, fmt))["diagnostics"] if d["code"] == "BN006"]
+    assert "'batch_normalization'" in finding["message"]
+    assert "in 2 of 8 channels" in finding["message"]
+    assert "moving_variance NaN in 1 channel" in finding["message"]
+    assert "moving_variance negative in 1 channel (min -0.5)" in finding["message"]
+
+
+def _datasets_read(monkeypatch) -> list[str]:
+    """Record every HDF5 dataset and checkpoint tensor bnlint reads."""
+    read: list[str] = []
+    original_getitem = h5py.Dataset.__getitem__
+    original_read = Bundle.read
+
+    def getitem(self, key):
+        read.append(self.name)
+        return original_getitem(self, key)
+
+    def bundle_read(self, key):
+        read.append(key)
+        return original_read(self, key)
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", getitem)
+    monkeypatch.setattr(Bundle, "read", bundle_read)
+    return read
+
+
+@pytest.mark.parametrize("generation, fmt", FORMATS)
+def test_only_bn_arrays_are_read(models, generation, fmt, monkeypatch):
+    read = _datasets_read(monkeypatch)
+    result = lint(models.path("i3-known", generation, fmt))
+    assert result["error"] is None
+    # 2 x 4 variables of the base's BN layers + 3 of top_bn; the optimizer's iteration
+    # counter is a scalar, and a SavedModel's object graph maps layers to tensors.
+    weights = [name for name in read if "optimizer" not in name and name != "_CHECKPOINTABLE_OBJECT_GRAPH"]
+    assert len(weights) == 11, read
+    assert not any("kernel" in name or "dense" in name or "conv" in name for name in weights), read
+
+
+def _peak_rss_mib(*args: str) -> float:
+    process = subprocess.Popen([sys.executable, "-m", "bnlint", *args], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    assert os.waitstatus_to_exitcode(status) in (0, 1)
+    return usage.ru_maxrss / 1024
+
+
+@pytest.mark.parametrize(
+    "name, generation, fmt",
+    [("i3-big", "keras3", "keras"), ("i3-big", "keras3", "h5"), ("i3-big-savedmodel", "keras2", "savedmodel")],
+)
+def test_100mb_model_peak_memory_does_not_grow(models, name, generation, fmt):
+    """Linting with the weight rules on a 100 MB model needs no more memory than linting
+    a tiny one: only the BN arrays (5,000 channels here) are read."""
+    big = models.path(name, generation, fmt)
+    size = sum(p.stat().st_size for p in big.rglob("*")) if big.is_dir() else big.stat().st_size
+    assert size > 95e6
+    small = models.path("i3-known", generation, fmt)
+    baseline = _peak_rss_mib(str(small), "--select", "BN005,BN006")
+    peak = _peak_rss_mib(str(big), "--select", "BN005,BN006")
+    assert peak - baseline < 15, f"peak {peak:.0f} MiB vs {baseline:.0f} MiB for a tiny model"
+
+
+def test_weight_files_are_closed_after_linting(models):
+    paths = [models.path("i3-known", "keras2", fmt) for fmt in ("keras", "h5", "savedmodel")]
+    before = len(os.listdir("/proc/self/fd"))
+    for path in paths:
+        assert lint(path)["error"] is None
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_weights_are_not_read_when_no_rule_needs_them(models, monkeypatch):
+    read = _datasets_read(monkeypatch)
+    lint(models.path("i3-known", "keras3", "keras"), select=["BN001", "BN002", "BN014"])
+    assert [name for name in read if "optimizer" not in name] == []
