@@ -10,13 +10,12 @@ import sys
 import h5py
 import numpy as np
 import pytest
+from recipes_bnstats import KNOWN_SEEDS
 
 import bnlint
 from bnlint.readers import read_model
 from bnlint.readers.tf_bundle import Bundle
 from bnlint.weights import variable_names
-
-from recipes_bnstats import KNOWN_SEEDS
 
 FORMATS = [
     pytest.param(generation, fmt, id=f"{generation}-{fmt}")
