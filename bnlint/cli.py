@@ -13,6 +13,9 @@ import click
 from . import __version__
 from .context import from_options
 from .errors import InputError
+from .fix_cli import fix_options
+from .fix_cli import requested as fixing_requested
+from .fix_cli import run as run_fixes
 
 FORMATS = ("text", "json")
 
@@ -49,7 +52,10 @@ def _codes(value: str | None) -> tuple[str, ...]:
 @click.option("--steps", type=click.IntRange(min=1), help="Planned optimizer steps (overrides epochs).")
 @click.option("--min-batch-size", type=click.IntRange(min=1), help="Smallest batch BN may train on [16].")
 @click.option("--keras-version", help="Keras that scripts run on, e.g. 3 or 2.15 (default: from imports and installs).")
-def check(paths, select, ignore, output_format, dataset_size, batch_size, epochs, steps, min_batch_size, keras_version):
+@fix_options
+def check(
+    paths, select, ignore, output_format, dataset_size, batch_size, epochs, steps, min_batch_size, keras_version, **fix
+):
     """Lint saved models (.keras, .h5, SavedModel directories), scripts and notebooks."""
     from .linting import Options, exit_status, lint_paths, report
 
@@ -63,6 +69,8 @@ def check(paths, select, ignore, output_format, dataset_size, batch_size, epochs
         keras_version=keras_version,
     )
     options = Options(select=_codes(select), ignore=_codes(ignore), context=context)
+    if fixing_requested(fix):
+        sys.exit(run_fixes(paths, options, fix, output_format))
     results = lint_paths(paths, options)
     if output_format == "json":
         click.echo(json.dumps(report(results), indent=2))

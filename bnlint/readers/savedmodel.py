@@ -87,10 +87,8 @@ def _untuple(value: dict[str, Any]) -> Any:
     return value
 
 
-def _overlay_own_configs(root: Layer, nodes: dict[str, dict[str, Any]]) -> dict[str, Layer | None]:
-    """tf_keras loads a layer's settings from that layer's own node, not from the
-    parent's copy (measured: editing only the parent's config has no effect).
-    Returns node path -> layer (the weights are found by the same paths)."""
+def node_layers(root: Layer, nodes: dict[str, dict[str, Any]]) -> dict[str, Layer | None]:
+    """node path ("root.layer_with_weights-0...") -> the layer of `root`'s graph it holds."""
     resolved: dict[str, Layer | None] = {"root": root}
 
     def layer_for(node_path: str) -> Layer | None:
@@ -101,8 +99,18 @@ def _overlay_own_configs(root: Layer, nodes: dict[str, dict[str, Any]]) -> dict[
             resolved[node_path] = parent.find(name) if parent is not None and name else None
         return resolved[node_path]
 
+    for node_path in nodes:
+        layer_for(node_path)
+    return resolved
+
+
+def _overlay_own_configs(root: Layer, nodes: dict[str, dict[str, Any]]) -> dict[str, Layer | None]:
+    """tf_keras loads a layer's settings from that layer's own node, not from the
+    parent's copy (measured: editing only the parent's config has no effect).
+    Returns node path -> layer (the weights are found by the same paths)."""
+    resolved = node_layers(root, nodes)
     for node_path, meta in nodes.items():
-        layer = layer_for(node_path)
+        layer = resolved[node_path]
         own = meta.get("config")
         if layer is None or layer is root or not isinstance(own, dict):
             continue

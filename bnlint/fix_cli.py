@@ -1,0 +1,64 @@
+"""The `check` command's fix options (--fix, --diff, -o, --backup, --unsafe-fixes,
+--renorm, --verify) and their wiring to bnlint.fixing; kept apart so cli.py stays a
+list of commands."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+OPTIONS = (
+    click.option("--fix", is_flag=True, help="Rewrite models with their safe fixes applied (atomically, in place)."),
+    click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change training behaviour."),
+    click.option("--diff", is_flag=True, help="Show every change a fix would make; write nothing."),
+    click.option(
+        "-o", "--output", type=click.Path(), help="Write the fixed model here instead of in place (one model)."
+    ),
+    click.option("--backup", is_flag=True, help="With --fix in place: keep the original as PATH.bak."),
+    click.option("--renorm", is_flag=True, help="Switch the BN layers that train to Batch Renormalization."),
+    click.option("--verify", is_flag=True, help="Check the result with real Keras first (needs TensorFlow)."),
+)
+
+
+def fix_options(command: Callable) -> Callable:
+    for option in reversed(OPTIONS):
+        command = option(command)
+    return command
+
+
+def requested(flags: dict[str, Any]) -> bool:
+    """Any of the options implies fixing (-o, --renorm and --verify imply --fix)."""
+    return any(flags.get(name) for name in ("fix", "unsafe_fixes", "diff", "output", "renorm", "verify", "backup"))
+
+
+def run(paths: tuple[str, ...], options: Any, flags: dict[str, Any], output_format: str) -> int:
+    from .detect import discover
+    from .fixing import FixOptions, check_output_option, exit_status, fix_file
+
+    write = not flags.get("diff")
+    if flags.get("diff") and (flags.get("output") or flags.get("backup") or flags.get("verify")):
+        raise click.UsageError("--diff writes nothing: it cannot be combined with -o, --backup or --verify")
+    check_output_option(list(paths), flags.get("output"))
+    fix_options = FixOptions(
+        unsafe=bool(flags.get("unsafe_fixes")),
+        renorm=bool(flags.get("renorm")),
+        write=write,
+        output=flags.get("output"),
+        backup=bool(flags.get("backup")),
+        verify=bool(flags.get("verify")),
+    )
+    reports = [fix_file(path, options, fix_options) for path in discover(list(paths))]
+    if output_format == "json":
+        from . import __version__
+
+        click.echo(json.dumps({"version": __version__, "files": [r.to_json() for r in reports]}, indent=2))
+    else:
+        from rich.console import Console
+
+        from .output.fix_text import render_fixes
+
+        render_fixes(reports, write, Console(highlight=False), Console(stderr=True, highlight=False))
+    return exit_status(reports, write)

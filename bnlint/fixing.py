@@ -1,0 +1,211 @@
+"""`--fix`, `--diff`, `-o`: apply the fixes the rules attach to their findings to a
+model file, write it back atomically, and lint the result to report what remains.
+
+Per file: lint -> choose the fixes (safe ones; unsafe ones with --unsafe-fixes;
+Batch Renormalization with --renorm) -> apply their edits to the file's config
+documents -> write through the format's writer (optionally verified with real Keras
+before it replaces anything) -> lint the written file. A fix that a format cannot make
+is skipped with its reason; nothing is written when nothing changes, so a second
+`--fix` leaves the file byte-identical.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .diagnostics import Edit, Fix
+from .edits import Change, Unsupported, apply_fix
+from .errors import InputError
+from .graph import generation_of
+from .linting import FileResult, Options, error_boundary, lint_file
+from .readers.keras_config import build_root
+from .semantics import bn_mode
+
+MODEL_KINDS = ("keras", "h5", "savedmodel")
+RENORM_CLIPPING = {"rmax": 3.0, "rmin": 1 / 3, "dmax": 5.0}  # the paper's values after warm-up
+RENORM_MOMENTUM = 0.99
+BACKUP_SUFFIX = ".bak"
+
+
+@dataclass(frozen=True)
+class FixOptions:
+    unsafe: bool = False  # also apply fixes marked unsafe
+    renorm: bool = False  # switch the BN layers that train to Batch Renormalization
+    write: bool = True  # False: --diff, show the changes and write nothing
+    output: str | None = None  # -o: write here instead of in place
+    backup: bool = False  # keep the original beside the fixed file as PATH.bak
+    verify: bool = False  # check the result with real Keras before it replaces anything
+
+
+@dataclass
+class AppliedFix:
+    code: str
+    description: str
+    applicability: str
+    changes: list[Change]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "description": self.description,
+            "applicability": self.applicability,
+            "changes": [{"layer": c.layer, "setting": c.setting, "old": c.old, "new": c.new} for c in self.changes],
+        }
+
+
+@dataclass
+class FixReport:
+    path: str
+    before: FileResult
+    applied: list[AppliedFix] = field(default_factory=list)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # (code, description, reason)
+    output: str | None = None  # where the fixed model was written; None when nothing was
+    after: FileResult | None = None  # the written file, linted again
+    verification: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def changes(self) -> list[Change]:
+        return [change for fix in self.applied for change in fix.changes]
+
+    @property
+    def remaining(self) -> FileResult:
+        return self.after or self.before
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.remaining.to_json()
+        data["path"] = self.path
+        data["error"] = self.error or data["error"]
+        data |= {
+            "output": self.output,
+            "fixes": [fix.to_json() for fix in self.applied],
+            "skipped": [{"code": c, "description": d, "reason": r} for c, d, r in self.skipped],
+            "verification": self.verification,
+        }
+        return data
+
+
+def fix_file(path: str, options: Options, fix_options: FixOptions) -> FixReport:
+    report = FixReport(path=path, before=lint_file(path, options))
+    if report.before.error:
+        report.error = report.before.error
+        return report
+    holder = FileResult(path=path)
+    with error_boundary(holder):
+        _fix(report, options, fix_options)
+    report.error = report.error or holder.error
+    return report
+
+
+def _fix(report: FixReport, options: Options, fix_options: FixOptions) -> None:
+    from .writers import open_model  # h5py only when a model is written
+
+    before = report.before
+    fixes = [(d.code, d.fix) for d in before.diagnostics if d.fix is not None]
+    if before.kind not in MODEL_KINDS:
+        report.skipped += [(code, fix.description, "source fixes are not applied yet") for code, fix in fixes]
+        return
+    model = open_model(report.path, before.kind)
+    weight_edits: list[Edit] = []
+    for code, fix in fixes:
+        if fix.applicability != "safe" and not fix_options.unsafe:
+            report.skipped.append((code, fix.description, "unsafe fix: pass --unsafe-fixes to apply it"))
+            continue
+        _apply(report, model, code, fix, weight_edits)
+    if fix_options.renorm:
+        for fix in renorm_fixes(model.documents[0].entry, before.keras_version):
+            _apply(report, model, "renorm", fix, weight_edits)
+    if not report.changes or not fix_options.write:
+        return
+    output = fix_options.output or model.path
+    check_output(model.path, output, before.kind)
+    backup = model.path + BACKUP_SUFFIX if fix_options.backup and output == model.path else None
+    check = None
+    if fix_options.verify:
+        from .verify import verify_before_commit
+
+        check = verify_before_commit(report, before.kind, before.keras_version)
+    try:
+        model.save(output, weight_edits, backup=backup, check=check)
+    except OSError as exc:
+        raise InputError(f"cannot write {output} ({exc.strerror or exc}); the original is untouched") from None
+    report.output = output
+    report.after = lint_file(output, options)
+
+
+def _apply(report: FixReport, model: Any, code: str, fix: Fix, weight_edits: list[Edit]) -> None:
+    try:
+        for edit in fix.edits:
+            if edit.kind == "weights":
+                model.check_weight_edit(edit)
+        changes, weights = apply_fix(model.documents, fix, model.rules)
+    except Unsupported as exc:
+        report.skipped.append((code, fix.description, str(exc)))
+        return
+    from .writers.weight_ops import describe
+
+    new_weights = [edit for edit in weights if edit not in weight_edits]
+    weight_edits.extend(new_weights)
+    report.applied.append(AppliedFix(code, fix.description, fix.applicability, changes + [describe(e) for e in new_weights]))
+
+
+def renorm_fixes(entry: dict[str, Any], keras_version: str | None) -> list[Fix]:
+    """Batch Renormalization for every BN layer that still trains under fit() once the
+    other fixes are made, its new variables initialised from the moving statistics."""
+    generation = generation_of(keras_version)
+    layers = [
+        bn
+        for bn in build_root(entry).walk()
+        if bn.is_bn and not bn.config.get("renorm") and bn_mode(bn, generation, keras_version).updates_stats
+    ]
+    if not layers:
+        return []
+    edits: list[Edit] = []
+    for bn in layers:
+        edits += [
+            Edit("config", bn.path, "renorm", False, True),
+            Edit("config", bn.path, "renorm_clipping", None, dict(RENORM_CLIPPING)),
+            Edit("config", bn.path, "renorm_momentum", None, RENORM_MOMENTUM),
+            Edit("weights", bn.path, "moving_stddev", None, {"sqrt_plus_epsilon": "moving_variance"}),
+            Edit("weights", bn.path, "renorm_mean", None, {"copy_of": "moving_mean"}),
+            Edit("weights", bn.path, "renorm_stddev", None, {"sqrt_plus_epsilon": "moving_variance"}),
+        ]
+    count = len(layers)
+    return [
+        Fix(
+            f"switch {count} BN layer{'s' * (count != 1)} that train to Batch Renormalization "
+            "(clipping rmax=3, rmin=1/3, dmax=5; renorm statistics start from the moving statistics)",
+            "unsafe",
+            tuple(edits),
+        )
+    ]
+
+
+def exit_status(reports: list[FixReport], write: bool) -> int:
+    if any(r.error for r in reports):
+        return 2
+    pending = not write and any(r.changes for r in reports)
+    return 1 if pending or any(r.remaining.diagnostics for r in reports) else 0
+
+
+def check_output_option(paths: list[str], output: str | None) -> None:
+    """-o names one output, so it needs exactly one model as input."""
+    if output is not None and (len(paths) != 1 or os.path.isdir(paths[0]) and not _is_savedmodel(paths[0])):
+        raise InputError("-o/--output needs exactly one model file as input")
+
+
+def check_output(source: str, output: str, kind: str) -> None:
+    """The output keeps the input's format: Keras chooses its loader by the extension."""
+    if os.path.abspath(output) == os.path.abspath(source):
+        return
+    suffixes = {"keras": (".keras",), "h5": (".h5", ".hdf5")}.get(kind)
+    if suffixes and not output.lower().endswith(suffixes):
+        raise InputError(f"output {output} must end with {suffixes[0]}: the fixed model keeps the input's format")
+    if kind == "savedmodel" and os.path.isfile(output):
+        raise InputError(f"output {output} is a file; a SavedModel is written as a directory")
+
+
+def _is_savedmodel(path: str) -> bool:
+    return os.path.exists(os.path.join(path, "saved_model.pb"))

@@ -1,0 +1,90 @@
+"""The order of `weight_names` in a legacy `.h5` file, predicted from the config.
+
+Keras loads a legacy `.h5` by position: layer group k's `weight_names` are assigned, in
+order, to `layer.trainable_weights + layer.non_trainable_weights`. That order depends on
+which layers are trainable, so changing `trainable` in the config without reordering
+the names loads gamma, beta and the moving statistics into each other's slots (same
+shapes, silently: keras-formats.md §5 HAZARD, measured NaN predictions).
+
+Keras 3 (keras/src/layers/layer.py): a model's weights are its layers' variables in
+layer order; the trainable ones are those of trainable-kind whose layer and ancestors
+are trainable. tf_keras (engine/base_layer.py) nests the split: a trainable container
+lists its children's trainable weights then their non-trainable ones, a frozen one
+lists each child's weights whole.
+"""
+
+from __future__ import annotations
+
+from ..edits import Unsupported
+from ..graph import Layer
+from .variables import NON_TRAINABLE
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """'base/bn1/gamma:0' -> ('bn1', 'gamma'): the owning layer and the variable."""
+    parts = name.split(":")[0].split("/")
+    if len(parts) < 2:
+        raise Unsupported(f"weight name '{name}' does not name its layer")
+    return parts[-2], parts[-1]
+
+
+def predict(top: Layer, names: list[str], keras3: bool) -> list[str]:
+    """`names` (one layer group's weight_names) in the order Keras gives them for `top`'s
+    current config."""
+    own = _own_variables(top, names)
+    if keras3:
+        order = [name for layer in top.walk() for name in own.get(layer.path, [])]
+        trainable = [name for name in order if _trains(name, top, own)]
+        return trainable + [name for name in order if name not in trainable]
+    return _tf_keras(top, own)
+
+
+def _own_variables(top: Layer, names: list[str]) -> dict[str, list[str]]:
+    """layer path -> its weight names, trainable kinds first (each layer's own order)."""
+    by_name: dict[str, Layer] = {}
+    for layer in top.walk():
+        if layer.name in by_name:
+            raise Unsupported(f"two layers named '{layer.name}' inside '{top.name}': weights cannot be told apart")
+        by_name[layer.name] = layer
+    own: dict[str, list[str]] = {}
+    for name in names:
+        layer_name, _ = split_name(name)
+        layer = by_name.get(layer_name)
+        if layer is None:
+            raise Unsupported(f"weight '{name}' belongs to no layer of '{top.name}'")
+        own.setdefault(layer.path, []).append(name)
+    return {path: _kind_sorted(values) for path, values in own.items()}
+
+
+def _kind_sorted(names: list[str]) -> list[str]:
+    return [n for n in names if not _non_trainable(n)] + [n for n in names if _non_trainable(n)]
+
+
+def _non_trainable(name: str) -> bool:
+    return split_name(name)[1] in NON_TRAINABLE
+
+
+def _trains(name: str, top: Layer, own: dict[str, list[str]]) -> bool:
+    if _non_trainable(name):
+        return False
+    layer = next(layer for layer in top.walk() if name in own.get(layer.path, []))
+    chain = [layer, *layer.ancestors()]
+    return all(node.trainable for node in chain[: chain.index(top) + 1])
+
+
+def _tf_keras(layer: Layer, own: dict[str, list[str]]) -> list[str]:
+    return _trainable(layer, own) + _frozen(layer, own)
+
+
+def _trainable(layer: Layer, own: dict[str, list[str]]) -> list[str]:
+    if not layer.trainable:
+        return []
+    mine = [n for n in own.get(layer.path, []) if not _non_trainable(n)]
+    return mine + [n for child in layer.children for n in _trainable(child, own)]
+
+
+def _frozen(layer: Layer, own: dict[str, list[str]]) -> list[str]:
+    mine = own.get(layer.path, [])
+    if layer.trainable:
+        return [n for n in mine if _non_trainable(n)] + [n for child in layer.children for n in _frozen(child, own)]
+    return mine + [n for child in layer.children for n in _tf_keras(child, own)]
