@@ -21,21 +21,21 @@ def label(base: Base) -> str:
 def bn_phrase(run: BaseRun) -> str:
     if run.total is None:
         return "its BN layers"
-    if run.trainable == run.total:
+    if run.trainable in (0, run.total):
         return f"all {run.total} BN layers" if run.total > 1 else "its BN layer"
-    return f"{run.trainable} of its {run.total} BN layers"
+    return f"{run.trainable} of the {run.total} BN layers"
 
 
 def wiring(use: Use) -> str:
     """How one unguarded use reaches the base, and why it cannot keep BN in inference mode."""
+    if use.base.kind == "hub":
+        return "hub.KerasLayer passes training=True to its BN layers while it is trainable"
     if use.wiring == "flat":
         return f"the head is built on {use.base.name}.output (line {use.pos.line}), which cannot pass training=False"
     if use.wiring == "sequential":
         return f"it is a layer of the Sequential model of line {use.pos.line}, which cannot pass training=False"
     if use.wiring == "self":
         return "the pretrained model itself is trained"
-    if use.base.kind == "hub":
-        return "hub.KerasLayer passes training=True to its BN layers while it is trainable"
     return f"it is called without training=False (line {use.pos.line})"
 
 

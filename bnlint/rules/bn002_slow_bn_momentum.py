@@ -73,7 +73,7 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
         if run.context.horizon() is None and run.context.dataset_size is None:
             continue
         groups = [
-            (bn, bn.momentum, f"BN layer created at line {bn.pos.line}", bn.pos)
+            (bn, bn.momentum, f"the BN layer created at line {bn.pos.line}", bn.pos)
             for bn, mode in run.bns
             if mode.updates_stats
         ]
@@ -90,10 +90,11 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
                 continue
             reported.add(owner)
             assumed, target = found
-            default = "" if getattr(owner, "explicit", True) else " (Keras' default)"
+            default = "" if getattr(owner, "explicit", True) else ", Keras' default"
+            verb = "trains" if isinstance(owner, BNLayer) else "train"
             message = (
-                f"{phrase} train in {run.train.model.name}.{run.train.method}() at line {run.train.pos.line} with "
-                f"{mom.describe(m)}{default}: {assumed}. Lower the momentum to {target:g} so the statistics "
+                f"{phrase} {verb} in {run.train.model.name}.{run.train.method}() at line {run.train.pos.line} with "
+                f"{mom.describe(m)[:-1]}{default}): {assumed}. Lower the momentum to {target:g} so the statistics "
                 "follow your data"
                 + (
                     f": `BatchNormalization(momentum={target:g})`."

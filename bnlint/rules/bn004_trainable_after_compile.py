@@ -28,25 +28,32 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
     keras3 = facts.generation is Generation.KERAS3
     reported: set = set()
     for train in facts.trainings():
-        if train.compiled is None:
+        compiled = _last(facts, Compile, train.model, train.seq)
+        if compiled is None or train.compiled is None:
             continue
-        reference = train.traced if keras3 and train.traced is not None else train.compiled
+        # What the training runs with was fixed at the compile (Keras 2) or at the first
+        # training after it (Keras 3); changes since then are the suspects.
+        traced = keras3 and train.traced is not None
+        reference = train.traced if traced else train.compiled
+        since = compiled.seq
+        if traced:
+            since = next(
+                e.seq for e in facts.events[compiled.seq : train.seq] if isinstance(e, Train) and e.model is train.model
+            )
         for obj, now in train.current.items():
             before = reference.get(obj)
-            if before is None or now.at is None or not (before.known and now.known) or before.same(now):
+            if before is None or not (before.known and now.known) or before.same(now):
                 continue
             change = next(
-                (e for e in reversed(facts.events[: train.seq]) if isinstance(e, SetTrainable) and e.pos == now.at),
+                (e for e in facts.events[since : train.seq] if isinstance(e, SetTrainable) and obj in e.targets),
                 None,
             )
             if change is None or change.pos in reported:
                 continue
             consumer = _consumer(facts, obj, change.seq, train)
-            taking_effect = keras3 and train.traced is None
-            if taking_effect != (consumer is not None):
+            if (keras3 and not traced) != (consumer is not None):
                 continue  # Keras 3 before the first training: the change is what the user wants
             reported.add(change.pos)
-            compiled = _last(facts, Compile, train.model, train.seq)
             yield at(_diagnostic(facts, train, change, compiled, consumer), change.pos)
 
 

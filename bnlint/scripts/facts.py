@@ -52,7 +52,8 @@ def pos(node: ast.AST) -> Pos:
 @dataclass(eq=False)
 class Obj:
     pos: Pos
-    name: str
+    name: str  # the name it is bound to in the outermost scope that binds it ("?" until bound)
+    scope: int = field(default=99, repr=False, kw_only=True)  # depth of the frame that named it
 
 
 @dataclass(eq=False)
@@ -385,8 +386,8 @@ class Interpreter:
     def bind(self, target: ast.expr, value: Any) -> None:
         if isinstance(target, ast.Name):
             self.frames[-1].names[target.id] = value
-            if isinstance(value, Obj) and value.name == "?":
-                value.name = target.id
+            if isinstance(value, Obj) and len(self.frames) < value.scope:
+                value.name, value.scope = target.id, len(self.frames)
         elif isinstance(target, (ast.Tuple, ast.List)):
             items = value if isinstance(value, (list, tuple)) and len(value) == len(target.elts) else None
             for index, element in enumerate(target.elts):
@@ -785,6 +786,8 @@ class Interpreter:
             if isinstance(first, (tuple, list)) and first:
                 first = first[0]
             return Data(size=first.size if isinstance(first, Data) else None)
+        if path.startswith("tensorflow.data."):
+            return Data()
         if path.startswith(("numpy.", "tensorflow.random.", "tensorflow.")) and last in ARRAY_MAKERS | {"randint"}:
             return Data(size=_leading_size(last, args, kwargs))
         if path in ("numpy.array", "numpy.asarray", "numpy.concatenate"):
@@ -948,6 +951,8 @@ class Interpreter:
             return UNKNOWN
         if isinstance(receiver, Data):
             return self.dataset_method(node, receiver, name, args)
+        if receiver is UNKNOWN and name == "batch" and args and _count(args[0]):
+            return self.dataset_method(node, Data(), name, args)  # `.batch(n)`: a tf.data pipeline
         if receiver == ("datagen",) and name.startswith("flow"):
             batch = kwargs.get("batch_size", 32)
             data = self.loader(node, batch, "batch_size" not in kwargs)
