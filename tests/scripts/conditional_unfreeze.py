@@ -6,6 +6,7 @@ import sys
 import keras
 from keras import layers
 
+train_ds = keras.utils.image_dataset_from_directory("data", image_size=(224, 224))
 base = keras.applications.MobileNet(include_top=False, input_shape=(224, 224, 3))
 base.trainable = False
 inputs = keras.Input((224, 224, 3))

@@ -53,7 +53,7 @@ combined.compile(loss="binary_crossentropy", optimizer=optimizer)
 x_train = np.random.rand(6000, 28, 28, 1) * 2 - 1
 valid = np.ones((BATCH_SIZE, 1))
 fake = np.zeros((BATCH_SIZE, 1))
-for epoch in range(EPOCHS):
+for _epoch in range(EPOCHS):
     idx = np.random.randint(0, x_train.shape[0], BATCH_SIZE)
     imgs = x_train[idx]
     noise = np.random.normal(0, 1, (BATCH_SIZE, LATENT_DIM))

@@ -1,8 +1,8 @@
 """A small tabular model with BN trained on 800 samples for 4 epochs: 100 steps, while
 momentum 0.99 needs about 459 updates to forget its initial statistics."""
 
-import numpy as np
 import keras
+import numpy as np
 from keras import layers
 
 N_SAMPLES = 800

@@ -4,6 +4,7 @@ say nothing rather than guess."""
 import keras
 from keras import layers
 from project.backbones import build_backbone
+from project.data import train_ds
 
 base = build_backbone("resnet50", pretrained=True)
 base.trainable = True
