@@ -162,12 +162,14 @@ def _top_level(layer: Layer) -> Layer:
 
 
 def _variable_of(weight_name: str, layer_name: str) -> str | None:
-    """'bn1/gamma:0' (Keras 2), 'base/bn1/gamma' or 'bn1_running_std' (Keras 1) -> variable name."""
-    parts = weight_name.split(":")[0].split("/")
-    if len(parts) >= 2:
-        return parts[-1] if parts[-2] == layer_name else None
+    """'bn1/gamma:0' (Keras 2), 'base/bn1/gamma', 'conv1/bn/gamma:0' (a layer named 'conv1/bn',
+    as in tf_keras DenseNet) or 'bn1_running_std' (Keras 1) -> variable name."""
+    name = weight_name.split(":")[0]
+    scope, _, variable = name.rpartition("/")
+    if scope:
+        return variable if scope == layer_name or scope.endswith(f"/{layer_name}") else None
     prefix = f"{layer_name}_"
-    if not parts[0].startswith(prefix):
+    if not name.startswith(prefix):
         return None
-    variable = parts[0][len(prefix) :]
+    variable = name[len(prefix) :]
     return KERAS1_NAMES.get(variable, variable)
