@@ -18,6 +18,11 @@ from dataclasses import dataclass
 
 from .graph import Generation, Layer
 
+# TF 1.13 serialized its BN classes as BatchNormalizationV1 (frozen BN uses batch
+# statistics) and BatchNormalizationV2 (`_USE_V2_BEHAVIOR = True`: frozen BN runs in
+# inference mode, as in TF 2).
+V2_CLASS = "BatchNormalizationV2"
+
 
 @dataclass(frozen=True)
 class BNMode:
@@ -74,6 +79,8 @@ def bn_mode(layer: Layer, generation: Generation, keras_version: str | None = No
     )
     guard = protected_by(layer)
     guard_text = f"'{guard.name}' is called with training=False" if guard is not None else None
+    if generation is Generation.LEGACY and layer.class_name == V2_CLASS:
+        generation = Generation.KERAS2  # TF 1.13's V2 class already ran frozen BN in inference mode
     return decide(generation, frozen_text if frozen is not None else None, guard_text, keras_version)
 
 

@@ -28,19 +28,24 @@ def writer(keras_version: str | None) -> str:
     return f"multi-backend Keras (keras_version {version})"
 
 
+def outermost_frozen(layer: Layer) -> Layer:
+    """What the user froze: `base.trainable = False` also writes False into every sublayer."""
+    frozen = [candidate for candidate in (layer, *layer.ancestors()) if not candidate.trainable]
+    return frozen[-1]
+
+
 def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
     if graph.generation is not Generation.LEGACY:
         return
     groups: dict[Layer, list[Layer]] = defaultdict(list)
     for bn in graph.bn_layers():
-        owner = frozen_by(bn)
-        if owner is not None and mode(graph, bn).batch_stats:
-            groups[owner].append(bn)
+        if frozen_by(bn) is not None and mode(graph, bn).batch_stats:
+            groups[outermost_frozen(bn)].append(bn)
     for owner, group in groups.items():
         what = (
             f"BN layer '{group[0].name}' is"
             if owner is group[0]
-            else f"{plural(len(group), 'BN layer')} of '{owner.name}' are"
+            else f"{plural(len(group), 'BN layer')} of '{owner.name}' {'is' if len(group) == 1 else 'are'}"
         )
         message = (
             f"{what} frozen (trainable=False), but the model was saved by {writer(graph.keras_version)}, which "
