@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -32,6 +33,7 @@ TRAIN_METHODS = {"fit", "fit_generator", "train_on_batch"}
 BN_NAMES = {"BatchNormalization", "SyncBatchNormalization", "BatchNormalizationV1", "BatchNormalizationV2"}
 MODEL_NAMES = {"Model", "Functional"}
 DATASET_KEEP = {"map", "prefetch", "cache", "shuffle", "filter", "with_options", "apply", "ignore_errors"}
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 LEGACY_ON = ("1", "True", "true")
 ARRAY_MAKERS = {"zeros", "ones", "empty", "full", "rand", "randn", "random", "random_sample", "normal", "uniform"}
 
@@ -312,6 +314,7 @@ class Interpreter:
     def __init__(self, tree: ast.Module, text: str):
         self.tree = tree
         self.text = text
+        self.lines: list[str] | None = None
         self.globals: dict[str, Any] = {}
         self.frames: list[_Frame] = [_Frame(self.globals)]
         self.flags: dict[Obj, Flags] = {}
@@ -364,7 +367,20 @@ class Interpreter:
                 handler(statement)
 
     def segment(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.text, node) or ""
+        """The source of a node (ast.get_source_segment re-splits the whole file per call)."""
+        if self.lines is None:
+            self.lines = [line + "\n" for line in LINE_BREAK.split(self.text)]  # ast's own line numbering
+        try:
+            first, last = node.lineno - 1, node.end_lineno - 1
+            lines = [line.encode() for line in self.lines[first : last + 1]]  # offsets count UTF-8 bytes
+        except (AttributeError, TypeError):
+            return ""
+        if not lines:
+            return ""
+        if first == last:
+            return lines[0][node.col_offset : node.end_col_offset].decode(errors="replace")
+        lines[0], lines[-1] = lines[0][node.col_offset :], lines[-1][: node.end_col_offset]
+        return b"".join(lines).decode(errors="replace")
 
     def emit(self, event_type: type, node: ast.AST, **values: Any) -> Event:
         event = event_type(pos=pos(node), seq=len(self.events), **values)
