@@ -76,6 +76,11 @@ inp = keras.Input((16,))
 x = layers.Dense(8, activation=swishish, name="dense_custom")(inp)
 x = Scale(name="scale")(x)
 model = keras.Model(inp, layers.Dense(2)(x))
+
+def halved_mse(y_true, y_pred):
+    return keras.ops.mean(keras.ops.square(y_true - y_pred)) / 2
+
+model.compile(optimizer="sgd", loss=halved_mse)
 """
 
 # 25M float32 kernel weights (100 MB) and one BN layer of 5,000 channels.
