@@ -11,10 +11,8 @@ from .base import Example, Rule
 
 KERAS_MODULES = ("keras", "tf_keras", "tensorflow")
 CODE_LOADERS = {"TFSMLayer": "loads and runs a TensorFlow SavedModel's graph"}
-LOAD_NOTE = (
-    "Keras refuses Lambda bytecode unless safe_mode=False, but tf_keras runs it without asking when it "
-    "loads an .h5 file, and safe_mode has had bypasses (CVE-2024-3660, CVE-2025-1550, CVE-2025-9905). "
-    "bnlint read the model as data and did not run it; load it only if you trust its source."
+BYTECODE_NOTE = (
+    " (Keras refuses bytecode unless safe_mode=False, but tf_keras runs it without asking when it loads an .h5 file)"
 )
 
 
@@ -51,13 +49,16 @@ def findings(value: Any, key: str = "") -> Iterator[str]:
 
 def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
     for layer in graph.layers():
-        entry = {k: v for k, v in layer.raw.items() if k not in ("config", "inbound_nodes")}
+        entry = {k: v for k, v in layer.raw.items() if k not in ("config", "inbound_nodes", "compile_config")}
         found = list(dict.fromkeys([*findings(entry), *findings(layer.config)]))
         if layer.class_name in CODE_LOADERS:
             found.insert(0, CODE_LOADERS[layer.class_name])
         if found:
+            bytecode = any(item.startswith("Python bytecode") for item in found)
             yield RULE.diagnostic(
-                f"{layer.class_name} '{layer.name}' runs code when the model is loaded: {'; '.join(found)}. {LOAD_NOTE}",
+                f"{layer.class_name} '{layer.name}' runs code when the model is loaded: {'; '.join(found)}"
+                f"{BYTECODE_NOTE if bytecode else ''}. bnlint did not run it; load the model only if you trust "
+                "its source.",
                 layer=layer.path,
             )
     found = list(dict.fromkeys(findings(graph.training_config or {})))
