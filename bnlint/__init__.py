@@ -37,4 +37,29 @@ def lint(
     return report(lint_paths([paths] if isinstance(paths, str) else list(paths), options))
 
 
-__all__ = ["__version__", "lint"]
+def fix(
+    paths: str | Iterable[str],
+    *,
+    unsafe_fixes: bool = False,
+    renorm: bool = False,
+    diff: bool = False,
+    output: str | None = None,
+    backup: bool = False,
+    verify: bool = False,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    **context: Any,
+) -> dict[str, Any]:
+    """Fix models (in place, or into `output`); returns the same data as
+    `--fix --format json` (`diff=True`: compute the changes, write nothing). `context`
+    takes lint()'s dataset_size, batch_size, epochs, steps, min_batch_size, keras_version."""
+    from .context import from_options
+    from .fixing import FixOptions, fix_paths, report
+    from .linting import Options
+
+    options = Options(select=tuple(select), ignore=tuple(ignore), context=from_options("API argument", **context))
+    wanted = FixOptions(unsafe=unsafe_fixes, renorm=renorm, write=not diff, output=output, backup=backup, verify=verify)
+    return report(fix_paths([paths] if isinstance(paths, str) else list(paths), options, wanted))
+
+
+__all__ = ["__version__", "fix", "lint"]

@@ -109,6 +109,10 @@ def _resolve(doc: Document, target: str, edit: Edit, rules: Rules):
         raise Unsupported(f"layer '{edit.target}' is not in this file")
     label = edit.target
     if edit.kind == "config":
+        if layer.is_bn and edit.key == "axis":
+            raise Unsupported(
+                "a new BN axis changes the shape of the BN variables, which bnlint does not re-initialise"
+            )
         if layer.config is not layer.raw.get("config"):
             raise Unsupported(f"'{label}' uses the pre-2.2.3 Sequential layout, which cannot be edited")
         return lambda: _set_config(layer, label, edit.key, edit.new)

@@ -35,14 +35,12 @@ def requested(flags: dict[str, Any]) -> bool:
 
 
 def run(paths: tuple[str, ...], options: Any, flags: dict[str, Any], output_format: str) -> int:
-    from .detect import discover
-    from .fixing import FixOptions, check_output_option, exit_status, fix_file
+    from .fixing import FixOptions, exit_status, fix_paths, report
 
     write = not flags.get("diff")
     if flags.get("diff") and (flags.get("output") or flags.get("backup") or flags.get("verify")):
         raise click.UsageError("--diff writes nothing: it cannot be combined with -o, --backup or --verify")
-    check_output_option(list(paths), flags.get("output"))
-    fix_options = FixOptions(
+    wanted = FixOptions(
         unsafe=bool(flags.get("unsafe_fixes")),
         renorm=bool(flags.get("renorm")),
         write=write,
@@ -50,11 +48,9 @@ def run(paths: tuple[str, ...], options: Any, flags: dict[str, Any], output_form
         backup=bool(flags.get("backup")),
         verify=bool(flags.get("verify")),
     )
-    reports = [fix_file(path, options, fix_options) for path in discover(list(paths))]
+    reports = fix_paths(list(paths), options, wanted)
     if output_format == "json":
-        from . import __version__
-
-        click.echo(json.dumps({"version": __version__, "files": [r.to_json() for r in reports]}, indent=2))
+        click.echo(json.dumps(report(reports), indent=2))
     else:
         from rich.console import Console
 

@@ -87,6 +87,20 @@ class FixReport:
         return data
 
 
+def fix_paths(paths: list[str], options: Options, fix_options: FixOptions) -> list[FixReport]:
+    from .detect import discover
+
+    check_output_option(paths, fix_options.output)
+    return [fix_file(path, options, fix_options) for path in discover(paths)]
+
+
+def report(reports: list[FixReport]) -> dict[str, Any]:
+    """The JSON document of `--fix --format json`: lint's, each file with its fixes."""
+    from . import __version__
+
+    return {"version": __version__, "files": [r.to_json() for r in reports]}
+
+
 def fix_file(path: str, options: Options, fix_options: FixOptions) -> FixReport:
     report = FixReport(path=path, before=lint_file(path, options))
     if report.before.error:
@@ -148,7 +162,9 @@ def _apply(report: FixReport, model: Any, code: str, fix: Fix, weight_edits: lis
 
     new_weights = [edit for edit in weights if edit not in weight_edits]
     weight_edits.extend(new_weights)
-    report.applied.append(AppliedFix(code, fix.description, fix.applicability, changes + [describe(e) for e in new_weights]))
+    report.applied.append(
+        AppliedFix(code, fix.description, fix.applicability, changes + [describe(e) for e in new_weights])
+    )
 
 
 def renorm_fixes(entry: dict[str, Any], keras_version: str | None) -> list[Fix]:

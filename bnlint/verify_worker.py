@@ -65,7 +65,7 @@ def run(job: dict[str, Any], generation: str) -> dict[str, Any]:
         "missing": sorted(before.keys() - after.keys()),
         "added": sorted(after.keys() - before.keys()),
     }
-    checks = [check(spec, job, generation) for spec in job.get("checks", [])]
+    checks = [check(spec, job, generation, fixed) for spec in job.get("checks", [])]
     return {"max_abs_diff": diff, "scale": scale, "nan": nan, "weights": weights, "checks": checks, "error": None}
 
 
@@ -159,10 +159,11 @@ def changed_after_fit(path: str, layers: list[str], batch_size: int | None, unfr
     ]
 
 
-def check(spec: dict[str, Any], job: dict[str, Any], generation: str) -> dict[str, Any]:
+def check(spec: dict[str, Any], job: dict[str, Any], generation: str, fixed) -> dict[str, Any]:
+    """One in-effect check; `fixed` is the loaded fixed model (checks that train load their own)."""
     kind, size = spec["kind"], job.get("batch_size")
     if kind == "attribute":
-        value = getattr(find(load(job["fixed"]), spec["layer"]), spec["name"], None)
+        value = getattr(find(fixed, spec["layer"]), spec["name"], None)
         wanted = spec["value"]
         ok = value == wanted or (isinstance(wanted, float) and isinstance(value, float) and abs(value - wanted) < 1e-9)
         return {"check": spec, "ok": bool(ok), "detail": f"{spec['layer']}.{spec['name']} = {value!r}"}
@@ -174,10 +175,10 @@ def check(spec: dict[str, Any], job: dict[str, Any], generation: str) -> dict[st
     if kind == "protected":
         base = spec["layer"]
         if generation == "keras3":
-            recorded = recorded_training(load(job["fixed"]), base)
+            recorded = recorded_training(fixed, base)
             detail = f"{base} calls record training={recorded}; Keras 3 fit() overrides it (keras#20285)"
             return {"check": spec, "ok": recorded == [False] * len(recorded) and bool(recorded), "detail": detail}
-        bns = [f"{base}/{name}" for name in bn_paths(find(load(job["fixed"]), base))]
+        bns = [f"{base}/{name}" for name in bn_paths(find(fixed, base))]
         moved = changed_after_fit(job["fixed"], bns, size, unfreeze=base)
         control = changed_after_fit(job["original"], bns, size, unfreeze=base)
         detail = (

@@ -39,7 +39,9 @@ class Snapshot:
         if not os.path.isdir(path):
             info = os.stat(path)
             return cls(info.st_size, info.st_mtime_ns, info.st_ino)
-        infos = [os.stat(path)] + [os.stat(os.path.join(top, name)) for top, _, names in os.walk(path) for name in names]
+        infos = [os.stat(path)] + [
+            os.stat(os.path.join(top, name)) for top, _, names in os.walk(path) for name in names
+        ]
         return cls(sum(i.st_size for i in infos[1:]), max(i.st_mtime_ns for i in infos), infos[0].st_ino)
 
     def check(self, path: str) -> None:

@@ -130,7 +130,7 @@ class LegacyStore(VariableStore):
         return group
 
     def _own(self, layer: Layer) -> list[str]:
-        return [n for n in _names(self._group(layer)) if legacy_order.split_name(n)[0] == layer.name]
+        return [n for n in _names(self._group(layer)) if legacy_order.owns(layer, n)]
 
     def _name(self, layer: Layer, var: str) -> str:
         found = [n for n in self._own(layer) if legacy_order.split_name(n)[1] == var]

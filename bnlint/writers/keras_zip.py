@@ -43,17 +43,23 @@ class KerasZipFile(ModelFile):
         self.documents = [Document(copy.deepcopy(self.original), build_root(self.original).path)]
 
     def write(self, temp: str, weight_edits: list[Edit]) -> None:
-        replacements = {CONFIG: json.dumps(self.documents[0].entry).encode()}
+        replacements: dict[str, bytes | str] = {CONFIG: json.dumps(self.documents[0].entry).encode()}
         before, after = build_root(self.original), build_root(self.documents[0].entry)
-        with open(self.path, "rb") as src, open(temp, "wb") as out:
+        scratch = None
+        try:
             if weight_edits or layout_changed(before, after):
                 if not self.has_weights:
                     raise InputError("the archive holds no model.weights.h5 to edit")
-                replacements[WEIGHTS] = self._edited_weights(weight_edits, before, after, os.path.dirname(temp))
-            splice(src, out, replacements)
+                scratch = self._edited_weights(weight_edits, before, after, os.path.dirname(temp))
+                replacements[WEIGHTS] = scratch
+            with open(self.path, "rb") as src, open(temp, "wb") as out:
+                splice(src, out, replacements)
+        finally:
+            if scratch is not None:
+                os.unlink(scratch)
 
-    def _edited_weights(self, weight_edits: list[Edit], before: Layer, after: Layer, folder: str) -> bytes:
-        """model.weights.h5 with the weight edits made, on a scratch copy beside the output."""
+    def _edited_weights(self, weight_edits: list[Edit], before: Layer, after: Layer, folder: str) -> str:
+        """A scratch copy of model.weights.h5, beside the output, with the weight edits made."""
         handle, scratch = tempfile.mkstemp(prefix=".bnlint-weights-", suffix=".h5", dir=folder)
         os.close(handle)
         try:
@@ -62,10 +68,10 @@ class KerasZipFile(ModelFile):
                     shutil.copyfileobj(member, out, 1 << 20)
             with h5py.File(scratch, "r+") as h5:
                 KerasV3Store(h5, before, after).apply(weight_edits)
-            with open(scratch, "rb") as handle_in:
-                return handle_in.read()
-        finally:
+        except BaseException:
             os.unlink(scratch)
+            raise
+        return scratch
 
 
 class KerasV3Store(VariableStore):

@@ -21,11 +21,18 @@ from .variables import NON_TRAINABLE
 
 
 def split_name(name: str) -> tuple[str, str]:
-    """'base/bn1/gamma:0' -> ('bn1', 'gamma'): the owning layer and the variable."""
-    parts = name.split(":")[0].split("/")
-    if len(parts) < 2:
+    """'bn1/gamma:0' -> ('bn1', 'gamma'); 'conv1/bn/gamma:0' -> ('conv1/bn', 'gamma'): the
+    owner's name (DenseNet's layer names contain '/') and the variable."""
+    prefix, _, variable = name.split(":")[0].rpartition("/")
+    if not prefix:
         raise Unsupported(f"weight name '{name}' does not name its layer")
-    return parts[-2], parts[-1]
+    return prefix, variable
+
+
+def owns(layer: Layer, name: str) -> bool:
+    """Whether weight `name` belongs to `layer` (its name, or its path's last part, prefixes it)."""
+    prefix = split_name(name)[0]
+    return prefix == layer.name or prefix.endswith("/" + layer.name)
 
 
 def predict(top: Layer, names: list[str], keras3: bool) -> list[str]:
@@ -48,8 +55,8 @@ def _own_variables(top: Layer, names: list[str]) -> dict[str, list[str]]:
         by_name[layer.name] = layer
     own: dict[str, list[str]] = {}
     for name in names:
-        layer_name, _ = split_name(name)
-        layer = by_name.get(layer_name)
+        prefix = split_name(name)[0]
+        layer = by_name.get(prefix) or by_name.get(prefix.rpartition("/")[2])
         if layer is None:
             raise Unsupported(f"weight '{name}' belongs to no layer of '{top.name}'")
         own.setdefault(layer.path, []).append(name)

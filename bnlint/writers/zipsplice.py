@@ -35,8 +35,9 @@ class _Record:
     flags: int
 
 
-def splice(src: BinaryIO, out: BinaryIO, replacements: dict[str, bytes]) -> None:
-    """Write `src` to `out` with the named members' contents replaced."""
+def splice(src: BinaryIO, out: BinaryIO, replacements: dict[str, bytes | str]) -> None:
+    """Write `src` to `out` with the named members' contents replaced: by bytes, or by
+    the contents of a file (streamed, never held in memory; stored members only)."""
     size = os.fstat(src.fileno()).st_size
     cd_offset, cd_size, tail = _end_records(src, size)
     src.seek(cd_offset)
@@ -146,7 +147,7 @@ def _zip64_slots(
     return {}
 
 
-def _write_member(src: BinaryIO, out: BinaryIO, record: _Record, data: bytes) -> tuple[int, int, int]:
+def _write_member(src: BinaryIO, out: BinaryIO, record: _Record, data: bytes | str) -> tuple[int, int, int]:
     """Write the member's original local header, patched for the new data; return (crc, csize, usize)."""
     if record.flags & 0x08:
         raise InputError(f"{record.name} is stored with a data descriptor; cannot rewrite this archive")
@@ -156,6 +157,8 @@ def _write_member(src: BinaryIO, out: BinaryIO, record: _Record, data: bytes) ->
         raise InputError(f"{record.name}: corrupt local header in zip archive")
     name_len, extra_len = struct.unpack("<HH", header[26:30])
     header += src.read(name_len + extra_len)
+    if isinstance(data, str):
+        return _write_file_member(out, record, header, name_len, extra_len, data)
     if record.method == zipfile.ZIP_STORED:
         payload = data
     elif record.method == zipfile.ZIP_DEFLATED:
@@ -169,6 +172,20 @@ def _write_member(src: BinaryIO, out: BinaryIO, record: _Record, data: bytes) ->
     out.write(header)
     out.write(payload)
     return crc, csize, usize
+
+
+def _write_file_member(out: BinaryIO, record: _Record, header: bytearray, name_len, extra_len, path: str):
+    if record.method != zipfile.ZIP_STORED:
+        raise InputError(f"{record.name} is compressed; bnlint rewrites only stored members from files")
+    crc, size = 0, os.path.getsize(path)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            crc = zlib.crc32(chunk, crc)
+        old_sizes = struct.unpack("<LL", header[18:26])
+        _patch_sizes(header, 14, 30 + name_len, extra_len, old_sizes, crc, size, size, with_offset=False)
+        out.write(header)
+        _copy_range(handle, out, 0, size)
+    return crc, size, size
 
 
 def _patch_sizes(raw, crc_at, extra_at, extra_len, old_sizes, crc, csize, usize, with_offset) -> None:
