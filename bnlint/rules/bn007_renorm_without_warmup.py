@@ -7,6 +7,8 @@ from typing import Any
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import Layer, ModelGraph
+from ..scripts.facts import ScriptFacts
+from ._scripts import at
 from ._shared import mode, where
 from .base import Example, Rule
 
@@ -17,7 +19,12 @@ HEAD = "model = keras.Model(inp, layers.Dense(2)(x))"
 
 def clipping(layer: Layer) -> tuple[float | None, float | None]:
     """(rmax, dmax) from the saved config; None means unbounded (Keras' default)."""
-    values: Any = layer.config.get("renorm_clipping") or {}
+    return clipping_of(layer.config.get("renorm_clipping"))
+
+
+def clipping_of(values: Any) -> tuple[float | None, float | None]:
+    """(rmax, dmax) of a renorm_clipping dict (saved config or script literal)."""
+    values = values or {}
     if not isinstance(values, dict):
         return None, None
     rmax, dmax = values.get("rmax"), values.get("dmax")
@@ -49,6 +56,31 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
             "relaxes them gradually to rmax=3, dmax=5; save the model with the closed clipping and widen it "
             "from a callback.",
             layer=path,
+        )
+
+
+def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
+    if facts.renorm_schedule:
+        return  # a callback in the script adjusts rmax/dmax
+    for bn in facts.bns:
+        values = bn.clipping if bn.clipping is not None else {}
+        if bn.renorm is not True or not isinstance(values, dict):
+            continue
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()):
+            continue  # variables or computed bounds: possibly scheduled
+        rmax, dmax = clipping_of(values)
+        if rmax is not None and rmax <= 1 and dmax is not None and dmax <= 0:
+            continue
+        yield at(
+            RULE.diagnostic(
+                f"BatchNormalization(renorm=True) at line {bn.pos.line} clips with rmax={_bound(rmax)}, "
+                f"dmax={_bound(dmax)} from the first step, and no callback in this script widens them: the "
+                "corrections r and d are computed against moving statistics that still hold their initial "
+                "values. Start with renorm_clipping={'rmax': 1, 'rmin': 1, 'dmax': 0} (plain BN) for about "
+                f"{WARMUP_STEPS:,} steps, then relax the bounds from a callback up to rmax=3, dmax=5 (the "
+                "paper's schedule; use variables for the bounds so the change reaches the traced step)."
+            ),
+            bn.pos,
         )
 
 
@@ -97,6 +129,49 @@ RULE = Rule(
             DENSE + "x = layers.BatchNormalization()(x)\n" + HEAD,
             fires_on=frozenset(),
         ),
+        Example(
+            "small-batch detector head with renorm and the final clipping from step 0 (script)",
+            """import keras
+from keras import layers
+
+inputs = keras.Input((64, 64, 3))
+x = layers.Conv2D(32, 3, padding="same", use_bias=False)(inputs)
+x = layers.BatchNormalization(renorm=True, renorm_clipping={"rmax": 3.0, "rmin": 1 / 3, "dmax": 5.0})(x)
+x = layers.GlobalAveragePooling2D()(layers.ReLU()(x))
+model = keras.Model(inputs, layers.Dense(4)(x))
+model.compile("adam", "mse")
+model.fit(train_ds, epochs=20)
+""",
+            kind="script",
+        ),
+        Example(
+            "renorm bounds held in variables and widened by a callback (script)",
+            """import keras
+from keras import layers
+
+rmax = keras.Variable(1.0, trainable=False)
+dmax = keras.Variable(0.0, trainable=False)
+
+
+class RenormWarmup(keras.callbacks.Callback):
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations)
+        if step > 5000:
+            rmax.assign(min(3.0, 1.0 + (step - 5000) / 10000))
+            dmax.assign(min(5.0, (step - 5000) / 5000))
+
+
+inputs = keras.Input((64, 64, 3))
+x = layers.Conv2D(32, 3, padding="same", use_bias=False)(inputs)
+x = layers.BatchNormalization(renorm=True, renorm_clipping={"rmax": rmax, "rmin": 0.0, "dmax": dmax})(x)
+model = keras.Model(inputs, layers.Dense(4)(layers.GlobalAveragePooling2D()(x)))
+model.compile("adam", "mse")
+model.fit(train_ds, epochs=20, callbacks=[RenormWarmup()])
+""",
+            fires_on=frozenset(),
+            kind="script",
+        ),
     ),
     check_model=check,
+    check_script=check_script,
 )
