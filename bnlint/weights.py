@@ -126,7 +126,7 @@ def validated(layer: Layer, stored: dict[str, StoredArray]) -> dict[str, np.ndar
     for name in expected:
         if np.dtype(stored[name].dtype).kind != "f":
             raise WeightError(f"{name} has dtype {stored[name].dtype}, expected floating point")
-    return {name: np.asarray(stored[name].read(), dtype=np.float64).reshape(shape) for name in expected}
+    return {name: np.asarray(stored[name].read()).reshape(shape) for name in expected}  # stored dtype: float32 mostly
 
 
 def _channels(layer: Layer) -> int | None:
