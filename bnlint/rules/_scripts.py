@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic
-from ..scripts.facts import Base, Pos, ScriptFacts, SetTrainable, Use
+from ..scripts.objects import Base, Pos, ScriptFacts, SetTrainable, Use
 from ..scripts.training import BaseRun, first_runs_per_base
 
 

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import Generation, ModelGraph
-from ..scripts.facts import ScriptFacts
+from ..scripts.objects import ScriptFacts
 from ..scripts.training import base_mode, first_runs_per_base, fully_frozen
 from ..semantics import unprotected_calls
 from ._scripts import at, bn_phrase, freeze_code, label, trains_somewhere, wiring

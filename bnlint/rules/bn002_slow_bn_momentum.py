@@ -6,7 +6,7 @@ from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import ModelGraph
-from ..scripts.facts import BNLayer, ScriptFacts
+from ..scripts.objects import BNLayer, ScriptFacts
 from ..scripts.training import runs
 from ._scripts import at, bn_phrase, label
 from ._shared import by_momentum, by_owner, training_bn, trains, where

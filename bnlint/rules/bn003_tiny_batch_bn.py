@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import ModelGraph
-from ..scripts.facts import ScriptFacts
+from ..scripts.objects import ScriptFacts
 from ..scripts.training import runs
 from ._scripts import at, bn_phrase, label
 from ._shared import by_owner, freeze_fix, training_bn, trains, where

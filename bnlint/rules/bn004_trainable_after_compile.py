@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import Generation
-from ..scripts.facts import Compile, Event, Model, Obj, ScriptFacts, SetTrainable, Train
+from ..scripts.objects import Compile, Event, Model, Obj, ScriptFacts, SetTrainable, Train
 from ._scripts import at
 from .base import Example, Rule
 

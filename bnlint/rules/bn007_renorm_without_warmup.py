@@ -7,7 +7,7 @@ from typing import Any
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import Layer, ModelGraph
-from ..scripts.facts import ScriptFacts
+from ..scripts.objects import ScriptFacts
 from ._scripts import at
 from ._shared import mode, where
 from .base import Example, Rule

@@ -6,7 +6,7 @@ from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import Generation, ModelGraph
-from ..scripts.facts import ScriptFacts
+from ..scripts.objects import ScriptFacts
 from ._scripts import at, bn_phrase, change, first_training, freeze_code, label
 from ._shared import by_momentum, freeze_fix, plural, training_bn
 from .base import Example, Rule

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic
 from ..errors import InputError
-from .facts import ScriptFacts, extract
+from .facts import extract
 from .notebook import read_notebook
+from .objects import ScriptFacts
 from .source import Source, read_script
 from .suppress import scan
 from .versions import resolve

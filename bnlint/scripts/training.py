@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..context import TrainingContext
 from ..graph import Generation
 from ..semantics import BNMode, decide
-from .facts import UNKNOWN, Base, BNLayer, Flags, Obj, ScriptFacts, Train, Use, bn_trainable
+from .objects import UNKNOWN, Base, BNLayer, Flags, Obj, ScriptFacts, Train, Use, bn_trainable
 
 
 @dataclass

@@ -1,0 +1,343 @@
+"""What the Keras API calls of a script build: bases from keras.applications, TF Hub
+and load_model; Functional and Sequential models; BN layers; data pipelines; and the
+compile / fit / train_on_batch events. A mixin of the interpreter in facts.py."""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import replace
+from typing import Any
+
+from .applications import AppInfo, lookup
+from .objects import (
+    ARRAY_MAKERS,
+    BN_NAMES,
+    DATASET_KEEP,
+    LEGACY_ON,
+    MODEL_NAMES,
+    TRAIN_METHODS,
+    UNKNOWN,
+    Base,
+    BNLayer,
+    Compile,
+    Data,
+    Flags,
+    Layer,
+    Model,
+    Obj,
+    Pos,
+    QName,
+    Tensor,
+    Train,
+    Use,
+    canonical,
+    initial_flags,
+    is_count,
+    is_environ,
+    leading_size,
+    literal,
+    merge_tensors,
+    number,
+    pos,
+    tensors_in,
+)
+
+
+class KerasCalls:
+    def construct(self, node: ast.Call, callee: QName, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        flavour, path = canonical(callee.path)
+        last = callee.last
+        if path == "os.putenv" and args[:1] == ["TF_USE_LEGACY_KERAS"] and args[1:2] and args[1] in LEGACY_ON:
+            self.legacy_env = True
+        if flavour is not None:
+            if ".applications." in path and last[:1].isupper():
+                return self.application(node, last, kwargs)
+            if last in ("load_model",):
+                return self.new_base(node, f"load_model({literal(args[:1])})", "loaded", True, None)
+            if last in BN_NAMES:
+                return self.bn_layer(node, kwargs)
+            if last == "Input" or last == "InputLayer":
+                return Tensor()
+            if last in MODEL_NAMES and (".models." in path or path.count(".") == 1):
+                return self.functional(node, args, kwargs)
+            if last == "Sequential":
+                return self.sequential(node, args[0] if args else kwargs.get("layers", []))
+            if last in ("image_dataset_from_directory", "text_dataset_from_directory"):
+                return self.loader(node, kwargs.get("batch_size", 32), "batch_size" not in kwargs)
+            if last == "ImageDataGenerator":
+                return ("datagen",)
+            if ".layers." in path and last[:1].isupper():
+                return Layer(pos(node), "?", last)
+            return UNKNOWN
+        if path == "tensorflow_hub.KerasLayer":
+            handle = args[0] if args else kwargs.get("handle")
+            base = self.new_base(node, handle if isinstance(handle, str) else "hub.KerasLayer", "hub", True, None)
+            trainable = kwargs.get("trainable", False)
+            self.flags[base] = replace(self.flags[base], own=trainable if isinstance(trainable, bool) else None)
+            return base
+        if path.startswith("tensorflow.data.Dataset.from_tensor_slices"):
+            first = args[0] if args else UNKNOWN
+            if isinstance(first, (tuple, list)) and first:
+                first = first[0]
+            return Data(size=first.size if isinstance(first, Data) else None)
+        if path.startswith("tensorflow.data."):
+            return Data()
+        if path.startswith(("numpy.", "tensorflow.random.", "tensorflow.")) and last in ARRAY_MAKERS | {"randint"}:
+            return Data(size=leading_size(last, args, kwargs))
+        if path in ("numpy.array", "numpy.asarray", "numpy.concatenate"):
+            return Data()
+        return merge_tensors(args, kwargs)
+
+    def new_base(self, node: ast.Call, label: str, kind: str, pretrained: bool, info: AppInfo | None, **extra) -> Base:
+        base = Base(pos(node), "?", label, kind, pretrained, info, **extra)
+        self.bases.append(base)
+        self.flags[base] = initial_flags(base)
+        return base
+
+    def application(self, node: ast.Call, name: str, kwargs: dict[str, Any]) -> Any:
+        info = lookup(name)
+        if info is None:
+            return UNKNOWN
+        weights = kwargs.get("weights", "imagenet")
+        include_top = kwargs.get("include_top", True)
+        pooling = kwargs.get("pooling")
+        base = self.new_base(
+            node,
+            name,
+            "application",
+            weights is not None,
+            info,
+            include_top=include_top is True or include_top is UNKNOWN,
+            pooling=pooling is not None and not include_top,
+            momentum=info.momentum,
+        )
+        if include_top is UNKNOWN or pooling is UNKNOWN:  # layer positions unknown
+            self.flags[base] = Flags(True, bn=True, other=True)
+            base.info = replace(info, layers=None)
+        if isinstance(kwargs.get("input_tensor"), Tensor):
+            self.notes.append(f"line {node.lineno}: {name}(input_tensor=...) is used as a flat model")
+        return base
+
+    def bn_layer(self, node: ast.Call, kwargs: dict[str, Any]) -> BNLayer:
+        momentum = kwargs.get("momentum", 0.99)
+        renorm = kwargs.get("renorm", False)
+        layer = BNLayer(
+            pos(node),
+            "?",
+            float(momentum) if number(momentum) else None,
+            "momentum" in kwargs,
+            renorm if isinstance(renorm, bool) else None,
+            kwargs.get("renorm_clipping"),
+        )
+        self.bns.append(layer)
+        trainable = kwargs.get("trainable", True)
+        self.flags[layer] = Flags(trainable if isinstance(trainable, bool) else None)
+        return layer
+
+    def loader(self, node: ast.Call, batch: Any, default: bool) -> Data:
+        known = isinstance(batch, int) and not isinstance(batch, bool)
+        return Data(batch=batch if known else None, batch_pos=pos(node), default_batch=default)
+
+    def functional(self, node: ast.Call, args: list[Any], kwargs: dict[str, Any]) -> Model:
+        inputs = args[0] if args else kwargs.get("inputs", UNKNOWN)
+        outputs = args[1] if len(args) > 1 else kwargs.get("outputs", UNKNOWN)
+        tensors = list(tensors_in(outputs))
+        model = Model(pos(node), "?", "functional")
+        seen: set[int] = set()
+        for tensor in tensors:
+            for use in tensor.uses:
+                if id(use) not in seen:
+                    seen.add(id(use))
+                    model.uses.append(use)
+            model.bns.extend(bn for bn in tensor.bns if bn not in model.bns)
+        if not tensors or any(t.chain is None for t in tensors):
+            model.slots = None
+        else:
+            flat_input = any(t.inputs_of is not None for t in tensors_in(inputs))
+            slots = [] if flat_input else [("input",) for _ in tensors_in(inputs)]
+            for tensor in tensors:
+                slots.extend(s for s in tensor.chain if s not in slots)
+            model.slots = slots
+        return self.register(model)
+
+    def sequential(self, node: ast.Call, items: Any) -> Model:
+        model = Model(pos(node), "?", "sequential")
+        self.register(model)
+        if isinstance(items, (list, tuple)):
+            for item in items:
+                self.add_to_sequential(model, item, pos(node))
+        else:
+            model.slots = None
+        return model
+
+    def add_to_sequential(self, model: Model, item: Any, at: Pos) -> None:
+        if isinstance(item, Tensor):  # keras.Input(...) in the list: not a layer
+            return
+        if isinstance(item, Base):
+            model.uses.append(Use(item, "sequential", None, at))
+        elif isinstance(item, Model):
+            model.uses.extend(item.uses)
+            model.bns.extend(item.bns)
+        elif isinstance(item, BNLayer):
+            model.bns.append(item)
+        elif not isinstance(item, Layer):
+            model.slots = None
+            return
+        if model.slots is not None:
+            model.slots.append(item)
+        self.add_members(model, item)
+
+    def register(self, model: Model) -> Model:
+        for use in model.uses:
+            self.add_members(model, use.base)
+        for bn in model.bns:
+            self.add_members(model, bn)
+        for slot in model.slots or []:
+            if isinstance(slot, (Layer, Model)):
+                self.add_members(model, slot)
+        self.models.append(model)
+        self.flags.setdefault(model, Flags(True, bn=True, other=True))
+        return model
+
+    def add_members(self, model: Model, obj: Obj) -> None:
+        if obj not in model.members:
+            model.members.append(obj)
+        if isinstance(obj, Model):
+            for member in obj.members:
+                self.add_members(model, member)
+
+    def apply(self, node: ast.Call, layer: Obj, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """`layer(x)`: the output tensor remembers which bases and BN layers it went through."""
+        inputs = list(tensors_in(args[:1] or kwargs.get("inputs", [])))
+        uses: list[Use] = [u for t in inputs for u in t.uses]
+        bns: list[BNLayer] = [b for t in inputs for b in t.bns]
+        chains = [t.chain for t in inputs]
+        chain: tuple | None = None if any(c is None for c in chains) else tuple(s for c in chains for s in c)
+        training = kwargs.get("training", args[1] if len(args) > 1 else None)
+        if isinstance(layer, Base):
+            uses.append(Use(layer, "call", training, pos(node)))
+        elif isinstance(layer, Model):
+            for use in layer.uses:
+                inner = use.training if training is not False else False
+                uses.append(replace(use, training=inner))
+            bns.extend(layer.bns)
+        elif isinstance(layer, BNLayer):
+            bns.append(layer)
+        if chain is not None and layer not in chain:
+            chain = (*chain, layer)
+        return Tensor(uses=tuple(uses), bns=tuple(dict.fromkeys(bns)), chain=chain)
+
+    def method(self, node: ast.Call, receiver: Any, name: str) -> Any:
+        args = [self.ev(a) for a in node.args]
+        kwargs = {k.arg: self.ev(k.value) for k in node.keywords if k.arg}
+        if isinstance(receiver, Base) and name in TRAIN_METHODS | {"compile"}:
+            receiver = self.self_model(receiver)
+        if isinstance(receiver, Model):
+            if name == "compile":
+                snapshot = self.snapshot(receiver)
+                self.compiled[receiver] = snapshot
+                self.traced[receiver] = None
+                self.emit(Compile, node, model=receiver, snapshot=snapshot, text=self.segment(node))
+            elif name in TRAIN_METHODS:
+                self.train(node, receiver, name, args, kwargs)
+            elif name == "add" and receiver.kind == "sequential" and args:
+                self.add_to_sequential(receiver, args[0], pos(node))
+            return UNKNOWN
+        if isinstance(receiver, Data):
+            return self.dataset_method(node, receiver, name, args)
+        if receiver is UNKNOWN and name == "batch" and args and is_count(args[0]):
+            return self.dataset_method(node, Data(), name, args)  # `.batch(n)`: a tf.data pipeline
+        if receiver == ("datagen",) and name.startswith("flow"):
+            batch = kwargs.get("batch_size", 32)
+            data = self.loader(node, batch, "batch_size" not in kwargs)
+            if name == "flow" and args and isinstance(args[0], Data):
+                data = replace(data, size=args[0].size)
+            return data
+        if name in ("setdefault", "update") and is_environ(node.func.value):
+            pairs = args[0].items() if name == "update" and args and isinstance(args[0], dict) else [tuple(args[:2])]
+            pairs = [*pairs, *kwargs.items()]
+            if any(p == ("TF_USE_LEGACY_KERAS", v) for p in pairs for v in LEGACY_ON):
+                self.legacy_env = True
+        if isinstance(receiver, (dict, list)) and name == "get" and args:
+            return receiver.get(args[0], args[1] if len(args) > 1 else None) if isinstance(receiver, dict) else UNKNOWN
+        return UNKNOWN
+
+    def dataset_method(self, node: ast.Call, data: Data, name: str, args: list[Any]) -> Any:
+        first = args[0] if args else UNKNOWN
+        if name == "batch":
+            if isinstance(first, int) and not isinstance(first, bool):
+                steps = math.ceil(data.size / first) if data.size else None
+                return replace(data, batch=first, batch_pos=pos(node), steps=steps, default_batch=False)
+            return replace(data, batch=None, steps=None)
+        if name == "take":
+            if not isinstance(first, int) or isinstance(first, bool):
+                return Data(batch=data.batch, batch_pos=data.batch_pos)
+            if data.batch:
+                return replace(data, steps=first if data.steps is None else min(first, data.steps))
+            return replace(data, size=first if data.size is None else min(first, data.size))
+        if name in ("repeat",):
+            return replace(data, steps=None, size=None)
+        if name in ("unbatch",):
+            return replace(data, batch=None, steps=None)
+        if name in DATASET_KEEP or name in ("astype", "reshape", "copy"):
+            return data
+        return UNKNOWN
+
+    def self_model(self, base: Base) -> Model:
+        model = self.self_models.get(base)
+        if model is None:
+            model = Model(base.pos, base.name, "self", uses=[Use(base, "self", None, base.pos)], members=[base])
+            model.slots = None
+            self.self_models[base] = model
+            self.models.append(model)
+            self.flags.setdefault(model, Flags(True, bn=True, other=True))
+        return model
+
+    def train(self, node: ast.Call, model: Model, name: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+        data = args[0] if args else kwargs.get("x", kwargs.get("generator", UNKNOWN))
+        data = data if isinstance(data, Data) else None
+        batch, batch_pos, default = None, None, False
+        given = kwargs.get("batch_size")
+        if data is not None and data.batch:
+            batch, batch_pos, default = data.batch, data.batch_pos, data.default_batch
+        elif is_count(given):
+            batch, batch_pos = given, pos(node)
+        elif name == "train_on_batch" and data is not None and data.size:
+            batch, batch_pos = data.size, data.batch_pos or pos(node)
+        elif data is not None and data.size and name != "train_on_batch":
+            batch, batch_pos, default = 32, pos(node), True  # Keras' default for arrays
+        epochs = kwargs.get("epochs", 1 if name != "train_on_batch" else None)
+        steps = kwargs.get("steps_per_epoch")
+        if not is_count(steps) and data is not None:
+            if data.steps:
+                steps = data.steps
+            elif data.size and batch and not data.batch and name != "train_on_batch":
+                steps = math.ceil(data.size / batch)
+        repeats: int | None = 1
+        for count in self.repeats:
+            repeats = repeats * count if repeats is not None and count is not None else None
+        current = self.snapshot(model)
+        traced = self.traced.get(model)
+        if traced is None:
+            self.traced[model] = (current, node.lineno)
+        self.emit(
+            Train,
+            node,
+            model=model,
+            method=name,
+            current=current,
+            compiled=self.compiled.get(model),
+            traced=traced[0] if traced else None,
+            traced_at=traced[1] if traced else None,
+            data=data,
+            batch=batch,
+            batch_pos=batch_pos,
+            epochs=epochs if is_count(epochs) else None,
+            steps_per_epoch=steps if is_count(steps) else None,
+            repeats=repeats if name == "train_on_batch" else None,
+            default_batch=default,
+        )
+
+    def snapshot(self, model: Model) -> dict[Obj, Flags]:
+        return {obj: self.flags[obj] for obj in [model, *model.members] if obj in self.flags}

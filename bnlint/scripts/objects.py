@@ -1,0 +1,392 @@
+"""The vocabulary of script facts: objects a script builds (bases, models, BN layers,
+data), the abstract values expressions evaluate to, trainable flags, and the events
+(compile, training, trainable changes) the interpreter in facts.py records.
+
+UNKNOWN stands for anything bnlint cannot resolve; rules stay silent about it.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..graph import Generation
+from .applications import AppInfo, hub_has_bn
+
+
+class _Unknown:
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+MAX_DEPTH = 6  # nested local function calls followed
+TRAIN_METHODS = {"fit", "fit_generator", "train_on_batch"}
+BN_NAMES = {"BatchNormalization", "SyncBatchNormalization", "BatchNormalizationV1", "BatchNormalizationV2"}
+MODEL_NAMES = {"Model", "Functional"}
+DATASET_KEEP = {"map", "prefetch", "cache", "shuffle", "filter", "with_options", "apply", "ignore_errors"}
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+LEGACY_ON = ("1", "True", "true")
+ARRAY_MAKERS = {"zeros", "ones", "empty", "full", "rand", "randn", "random", "random_sample", "normal", "uniform"}
+
+
+@dataclass(frozen=True)
+class Pos:
+    line: int
+    col: int
+
+
+def pos(node: ast.AST) -> Pos:
+    return Pos(node.lineno, node.col_offset + 1)
+
+
+# ---------------------------------------------------------------- objects
+
+
+@dataclass(eq=False)
+class Obj:
+    pos: Pos
+    name: str  # the name it is bound to in the outermost scope that binds it ("?" until bound)
+    scope: int = field(default=99, repr=False, kw_only=True)  # depth of the frame that named it
+
+
+@dataclass(eq=False)
+class Base(Obj):
+    """A pretrained (or at least pre-built) model used as a component."""
+
+    label: str  # "ResNet50", "hub.KerasLayer", "load_model(...)"
+    kind: str  # "application", "hub", "loaded"
+    pretrained: bool
+    info: AppInfo | None
+    include_top: bool = False
+    pooling: bool = False
+    momentum: tuple[float, ...] = ()
+
+    @property
+    def has_bn(self) -> bool | None:
+        if self.kind == "hub":
+            return hub_has_bn(self.label)
+        return self.info.has_bn if self.info else None
+
+    @property
+    def size(self) -> int | None:
+        return self.info.count(self.include_top, self.pooling) if self.info else None
+
+    @property
+    def bn_count(self) -> int | None:
+        return len(self.info.bn) if self.info and self.info.bn else None
+
+
+@dataclass(eq=False)
+class BNLayer(Obj):
+    momentum: float | None  # None: not a literal
+    explicit: bool  # momentum written in the script (else Keras' default 0.99)
+    renorm: bool | None
+    clipping: Any  # dict of literals, None, or UNKNOWN
+
+
+@dataclass(eq=False)
+class Layer(Obj):
+    class_name: str
+
+
+@dataclass(frozen=True)
+class Use:
+    """One way a model wires a base: a call `base(x, training=...)`, an element of a
+    Sequential, a head on `base.output` (flat), or the base trained by itself."""
+
+    base: Base
+    wiring: str  # "call", "sequential", "flat", "self"
+    training: Any  # True, False, None (not passed) or UNKNOWN
+    pos: Pos
+
+
+@dataclass(eq=False)
+class Model(Obj):
+    kind: str  # "functional", "sequential", "self"
+    uses: list[Use] = field(default_factory=list)
+    bns: list[BNLayer] = field(default_factory=list)
+    members: list[Obj] = field(default_factory=list)  # objects whose trainable flags matter
+    slots: list[Any] | None = field(default_factory=list)  # model.layers, in order; None: unknown
+
+
+# ---------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class QName:
+    """A name reached through the script's imports: 'keras.applications.ResNet50'."""
+
+    path: str
+
+    @property
+    def last(self) -> str:
+        return self.path.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Tensor:
+    uses: tuple[Use, ...] = ()
+    bns: tuple[BNLayer, ...] = ()
+    chain: tuple[Any, ...] | None = ()  # layer slots applied since the inputs; None: unknown
+    inputs_of: Base | None = None  # `base.input`
+
+
+@dataclass(frozen=True)
+class LayerList:
+    owner: Obj  # Base or Model
+    start: int | None = None
+    stop: int | None = None
+
+
+@dataclass(frozen=True)
+class Elem:
+    """The loop variable of `for layer in <LayerList>`: one pass for the BN layers
+    of the list, one for the others."""
+
+    items: LayerList
+    kind: str  # "bn" or "other"
+
+
+@dataclass(frozen=True)
+class ClassName:
+    kind: str  # what `type(layer).__name__` is for an Elem of this kind
+
+
+@dataclass(frozen=True)
+class Data:
+    batch: int | None = None  # None: unbatched or unknown
+    batch_pos: Pos | None = None
+    size: int | None = None  # samples
+    steps: int | None = None  # batches per epoch when known directly (take())
+    default_batch: bool = False  # a loader's default batch size (32)
+
+
+@dataclass(frozen=True)
+class Func:
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+
+
+# ---------------------------------------------------------------- trainable flags
+
+
+@dataclass(frozen=True)
+class Flags:
+    """Trainable flags of one object. For a base with a known layer table, one flag
+    per layer; otherwise one for its BN layers and one for the rest. None: unknown."""
+
+    own: bool | None
+    layers: tuple[bool | None, ...] | None = None
+    bn: bool | None = None
+    other: bool | None = None
+    at: Pos | None = None  # the last statement that changed them
+
+    def same(self, other: Flags) -> bool:
+        return (self.own, self.layers, self.bn, self.other) == (other.own, other.layers, other.bn, other.other)
+
+    @property
+    def known(self) -> bool:
+        return self.own is not None and (
+            None not in self.layers if self.layers is not None else (self.bn is not None and self.other is not None)
+        )
+
+
+def initial_flags(obj: Obj, trainable: bool = True) -> Flags:
+    if isinstance(obj, Base) and obj.size is not None:
+        return Flags(trainable, layers=(trainable,) * obj.size)
+    return Flags(trainable, bn=trainable, other=trainable)
+
+
+def bn_trainable(base: Base, flags: Flags) -> tuple[int, int | None] | None:
+    """(trainable BN layers, total BN layers or None) of a base; None if unknown."""
+    if flags.layers is not None:
+        states = [flags.layers[i] for i in base.info.bn if i < len(flags.layers)]
+        if None in states:
+            return None
+        return sum(1 for s in states if s), len(states)
+    if base.kind == "hub":  # a hub layer passes training to its BN layers only if trainable
+        return None if flags.own is None else (int(flags.own), None)
+    if flags.bn is None:
+        return None
+    return (base.bn_count or 1) if flags.bn else 0, base.bn_count
+
+
+# ---------------------------------------------------------------- events
+
+
+@dataclass
+class Event:
+    pos: Pos
+    seq: int
+
+
+@dataclass
+class Compile(Event):
+    model: Model
+    snapshot: dict[Obj, Flags]
+    text: str
+
+
+@dataclass
+class Train(Event):
+    model: Model
+    method: str
+    current: dict[Obj, Flags]
+    compiled: dict[Obj, Flags] | None  # at the last compile (None: never compiled)
+    traced: dict[Obj, Flags] | None  # at the first training since that compile, if earlier
+    traced_at: int | None  # the line of that first training
+    data: Data | None
+    batch: int | None
+    batch_pos: Pos | None
+    epochs: int | None
+    steps_per_epoch: int | None
+    repeats: int | None  # iterations of enclosing literal loops (train_on_batch)
+    default_batch: bool = False
+
+
+@dataclass
+class SetTrainable(Event):
+    targets: list[Obj]
+    value: bool | None
+    text: str
+
+
+@dataclass
+class ScriptFacts:
+    flavours: set[str]
+    legacy_env: bool
+    bases: list[Base]
+    models: list[Model]
+    bns: list[BNLayer]
+    events: list[Event]
+    final: dict[Obj, Flags]
+    renorm_schedule: bool
+    notes: list[str]
+    generation: Generation = Generation.KERAS3  # set once the imports are resolved (versions.resolve)
+    keras_version: str | None = None
+    keras_how: str = ""
+    cache: dict[str, Any] = field(default_factory=dict)  # derived views shared by rules
+
+    def trainings(self) -> Iterator[Train]:
+        return (e for e in self.events if isinstance(e, Train))
+
+
+# ---------------------------------------------------------------- names and helpers
+
+
+def canonical(path: str) -> tuple[str | None, str]:
+    """('tf.keras' | 'keras' | 'tf_keras' | None, path with the Keras root spelled 'keras')."""
+    for prefix, flavour in (
+        ("tensorflow.compat.v1.keras", "tf.keras"),
+        ("tensorflow.compat.v2.keras", "tf.keras"),
+        ("tensorflow.python.keras", "tf.keras"),
+        ("tensorflow.keras", "tf.keras"),
+        ("tf_keras", "tf_keras"),
+        ("keras", "keras"),
+    ):
+        if path == prefix or path.startswith(prefix + "."):
+            rest = path[len(prefix) :].replace(".src.", ".")
+            return flavour, "keras" + rest
+    return None, path
+
+
+def join_flags(mine: Flags | None, theirs: Flags | None, obj: Obj) -> Flags:
+    if mine is None or theirs is None:
+        known = mine or theirs
+        return replace(known, own=None, bn=None, other=None, layers=unknown_layers(known))
+    layers = None
+    if mine.layers is not None and theirs.layers is not None and len(mine.layers) == len(theirs.layers):
+        layers = tuple(a if a == b else None for a, b in zip(mine.layers, theirs.layers, strict=True))
+    return Flags(
+        mine.own if mine.own == theirs.own else None,
+        layers=layers,
+        bn=mine.bn if mine.bn == theirs.bn else None,
+        other=mine.other if mine.other == theirs.other else None,
+        at=mine.at or theirs.at,
+    )
+
+
+def unknown_layers(flags: Flags) -> tuple | None:
+    return (None,) * len(flags.layers) if flags.layers is not None else None
+
+
+def is_environ(node: ast.expr) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == "environ" and isinstance(node.value, ast.Name)
+
+
+def plain(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def int_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def literal(values: list[Any]) -> str:
+    return repr(values[0]) if values and plain(values[0]) else "..."
+
+
+def tensors_in(value: Any) -> Iterator[Tensor]:
+    if isinstance(value, Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from tensors_in(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from tensors_in(item)
+
+
+def merge_tensors(args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """An unknown function of tensors: its result depends on them, in ways unknown."""
+    tensors = [*tensors_in(args), *tensors_in(list(kwargs.values()))]
+    if not tensors:
+        return UNKNOWN
+    uses = tuple(u for t in tensors for u in t.uses)
+    bns = tuple(dict.fromkeys(b for t in tensors for b in t.bns))
+    return Tensor(uses=uses, bns=bns, chain=None)
+
+
+def leading_size(maker: str, args: list[Any], kwargs: dict[str, Any]) -> int | None:
+    """The sample count of np.zeros((N, ...)), np.random.rand(N, ...), normal(size=(N, ...))."""
+    shape = kwargs.get("size", kwargs.get("shape"))
+    if shape is None:
+        if maker in ("rand", "randn"):
+            shape = args[0] if args else None
+        elif maker == "randint":
+            shape = args[2] if len(args) > 2 else None
+        elif maker in ("normal", "uniform"):
+            shape = args[2] if len(args) > 2 else None
+        else:
+            shape = args[0] if args else None
+    if isinstance(shape, (tuple, list)) and shape:
+        shape = shape[0]
+    return shape if is_count(shape) else None
+
+
+def class_name_test(name: ClassName, text: str, op: ast.cmpop, name_left: bool) -> Any:
+    """`type(layer).__name__ == 'BatchNormalization'` and `'BatchNorm' in ...` for an Elem."""
+    if isinstance(op, (ast.Eq, ast.NotEq)):
+        if text in BN_NAMES:
+            result = name.kind == "bn"
+        elif name.kind == "bn":
+            result = False
+        else:
+            return UNKNOWN
+        return result if isinstance(op, ast.Eq) else not result
+    if isinstance(op, (ast.In, ast.NotIn)) and not name_left:
+        if "BatchNorm" in text:
+            result = name.kind == "bn"
+            return result if isinstance(op, ast.In) else not result
+    return UNKNOWN

@@ -1,0 +1,161 @@
+"""`x.trainable = ...` in a script: Keras sets the flag recursively on every sublayer,
+a loop over `base.layers[a:b]` sets it per layer (BN and others apart), and anything
+bnlint cannot resolve makes the flags of the bases it may touch unknown. A mixin of
+the interpreter in facts.py."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import replace
+from typing import Any
+
+from .objects import (
+    LEGACY_ON,
+    UNKNOWN,
+    Base,
+    BNLayer,
+    Elem,
+    Flags,
+    Layer,
+    LayerList,
+    Model,
+    Obj,
+    Pos,
+    SetTrainable,
+    initial_flags,
+    is_environ,
+    number,
+    pos,
+)
+
+
+class TrainableAssignments:
+    # -- trainable (and momentum) assignments
+
+    def set_attribute(self, target: ast.Attribute, value: Any) -> None:
+        obj = self.ev(target.value)
+        if target.attr == "trainable":
+            self.set_trainable(target, obj, value, self.assigned)
+        elif target.attr == "momentum" and number(value):
+            if isinstance(obj, BNLayer):
+                obj.momentum, obj.explicit = float(value), True
+            elif isinstance(obj, Elem) and obj.kind == "bn" and isinstance(obj.items.owner, Base):
+                obj.items.owner.momentum = (float(value),)
+
+    def set_item(self, target: ast.Subscript, value: Any) -> None:
+        if is_environ(target.value) and self.ev(target.slice) == "TF_USE_LEGACY_KERAS" and value in LEGACY_ON:
+            self.legacy_env = True
+
+    def set_trainable(self, node: ast.Attribute, obj: Any, value: Any, value_node: ast.AST) -> None:
+        flag = value if isinstance(value, bool) else None
+        at = pos(node)
+        changed: list[Obj] = []
+        if isinstance(obj, Elem):
+            changed = self.set_elements(obj.items, obj.kind, flag, at)
+        elif isinstance(obj, (Base, Model, BNLayer, Layer)):
+            changed = self.set_whole(obj, flag, at)
+        else:
+            # An object bnlint cannot resolve: whatever it is, nothing about the bases
+            # it might belong to can be trusted any more.
+            root = node.value
+            while isinstance(root, (ast.Attribute, ast.Subscript, ast.Call)):
+                root = root.func if isinstance(root, ast.Call) else root.value
+            owner = self.ev(root) if isinstance(root, ast.Name) else UNKNOWN
+            suspects = owner.members + [owner] if isinstance(owner, Model) else [owner]
+            if not isinstance(owner, (Base, Model)):
+                suspects = list(self.bases)
+            for suspect in suspects:
+                if suspect in self.flags:
+                    self.flags[suspect] = replace(
+                        self.flags[suspect],
+                        own=None,
+                        layers=(None,) * len(self.flags[suspect].layers) if self.flags[suspect].layers else None,
+                        bn=None,
+                        other=None,
+                        at=at,
+                    )
+            return
+        if changed:
+            text = "".join(self.loops[-1:]) + f"{self.segment(node)} = {self.segment(value_node)}"
+            self.emit(SetTrainable, node, targets=changed, value=flag, text=text)
+
+    def set_whole(self, obj: Obj, flag: bool | None, at: Pos) -> list[Obj]:
+        """`obj.trainable = flag`: Keras sets it recursively on every sublayer."""
+        old = self.flags.get(obj, initial_flags(obj))
+        if isinstance(obj, Base) and old.layers is not None:
+            new = Flags(flag, layers=(flag,) * len(old.layers), at=at)
+        else:
+            new = Flags(flag, bn=flag, other=flag, at=at)
+        self.flags[obj] = new
+        changed = [obj] if not new.same(old) else []
+        if isinstance(obj, Model):
+            for member in obj.members:
+                changed += self.set_whole(member, flag, at) if member is not obj else []
+        return changed
+
+    def set_elements(self, items: LayerList, kind: str, flag: bool | None, at: Pos) -> list[Obj]:
+        owner = items.owner
+        if isinstance(owner, Base):
+            return self.set_base_layers(owner, items.start, items.stop, kind, flag, at)
+        assert isinstance(owner, Model)
+        if owner.slots is None:
+            return self.forget(owner, at)
+        expanded: list[tuple[Any, int | None]] = []
+        for slot in owner.slots:
+            if isinstance(slot, tuple) and slot[0] == "flat":
+                base = slot[1]
+                if base.size is None:
+                    return self.forget(owner, at)
+                expanded.extend((base, i) for i in range(base.size))
+            else:
+                expanded.append((slot, None))
+        changed: list[Obj] = []
+        for slot, index in expanded[items.start : items.stop]:
+            if index is not None:
+                changed += self.set_base_layers(slot, index, index + 1, kind, flag, at)
+            elif isinstance(slot, BNLayer):
+                changed += self.set_whole(slot, flag, at) if kind == "bn" else []
+            elif isinstance(slot, (Base, Model, Layer)) and kind == "other":
+                changed += self.set_whole(slot, flag, at)
+        return changed
+
+    def set_base_layers(self, base: Base, start: int | None, stop: int | None, kind: str, flag: bool | None, at: Pos):
+        old = self.flags[base]
+        if old.layers is not None:
+            layers = list(old.layers)
+            bn = set(base.info.bn)
+            for index in range(len(layers))[start:stop]:
+                if (index in bn) == (kind == "bn"):
+                    layers[index] = flag
+            new = replace(old, layers=tuple(layers), at=at)
+        else:
+            whole = start in (None, 0) and stop is None
+            part = flag if whole or getattr(old, kind) == flag else None
+            new = replace(old, **{kind: part}, at=at)
+        self.flags[base] = new
+        return [base] if not new.same(old) else []
+
+    def forget(self, model: Model, at: Pos) -> list[Obj]:
+        for member in model.members:
+            if isinstance(member, Base):
+                old = self.flags[member]
+                self.flags[member] = replace(
+                    old, layers=(None,) * len(old.layers) if old.layers else None, bn=None, other=None, at=at
+                )
+        return []
+
+    def layer_at(self, items: LayerList, index: int) -> Any:
+        owner = items.owner
+        if items.start is not None or items.stop is not None:
+            return UNKNOWN
+        if (
+            isinstance(owner, Model)
+            and owner.slots is not None
+            and all(not isinstance(s, tuple) or s[0] == "input" for s in owner.slots)
+        ):
+            try:
+                slot = owner.slots[index]
+            except IndexError:
+                return UNKNOWN
+            return slot if isinstance(slot, Obj) else UNKNOWN
+        return UNKNOWN
