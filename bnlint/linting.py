@@ -131,6 +131,7 @@ def _lint_script(path: str, result: FileResult, rules: list[Rule], context: Trai
     found = lint_script(path, result.kind, checks, context, context.keras_version)
     result.keras_version = found.facts.keras_version if found.facts else None
     result.diagnostics.extend(found.diagnostics)
+    result.notes = found.notes
     result.context = f"{found.description}; {context.describe()}"
 
 

@@ -142,3 +142,11 @@ def test_context_options_complete_the_script(tmp_path):
     assert findings(path) == []
     [finding] = findings(path, steps=60)
     assert finding["code"] == "BN002" and finding["line"] == 3 and "0.99^60" in finding["message"]
+
+
+def test_unresolved_base_is_not_guessed_but_noted():
+    [result] = bnlint.lint(str(SCRIPTS / "unresolved_base.py"), keras_version="3")["files"]
+    assert result["diagnostics"] == []
+    assert result["notes"] == [
+        "line 10: `base.trainable` is set on an object bnlint cannot resolve; bases it may belong to are not judged"
+    ]

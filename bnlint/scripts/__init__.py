@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic
@@ -28,6 +28,7 @@ class ScriptResult:
     diagnostics: list[Diagnostic]
     facts: ScriptFacts | None
     description: str
+    notes: list[str] = field(default_factory=list)  # what bnlint could not follow
 
 
 def load(path: str, kind: str) -> Source:
@@ -67,4 +68,8 @@ def lint_script(path: str, kind: str, checks: Iterable, context: TrainingContext
             if source.cells and diagnostic.line is not None:
                 diagnostic.cell, diagnostic.line = source.locate(diagnostic.line)
             found.append(diagnostic)
-    return ScriptResult(found, facts, facts.keras_how)
+    notes = []
+    for line, text in facts.notes:
+        cell, line = source.locate(line)
+        notes.append(f"{'' if cell is None else f'cell {cell}, '}line {line}: {text}")
+    return ScriptResult(found, facts, facts.keras_how, notes)

@@ -79,7 +79,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
         self.traced: dict[Model, tuple[dict[Obj, Flags], int] | None] = {}
         self.self_models: dict[Base, Model] = {}
         self.renorm_schedule = False
-        self.notes: list[str] = []
+        self.notes: list[tuple[int, str]] = []  # (line, what could not be followed)
         self.stack: list[Func] = []
         self.loops: list[str] = []  # headers of the enclosing `for layer in <layers>` loops
         self.assigned: ast.AST = ast.Constant(None)  # the value node of the assignment being bound
@@ -127,6 +127,12 @@ class Interpreter(KerasCalls, TrainableAssignments):
             return lines[0][node.col_offset : node.end_col_offset].decode(errors="replace")
         lines[0], lines[-1] = lines[0][node.col_offset :], lines[-1][: node.end_col_offset]
         return b"".join(lines).decode(errors="replace")
+
+    def note(self, node: ast.AST, text: str) -> None:
+        """Something bnlint could not follow, said once per line (it explains a silence)."""
+        entry = (node.lineno, text)
+        if entry not in self.notes:
+            self.notes.append(entry)
 
     def emit(self, event_type: type, node: ast.AST, **values: Any) -> Event:
         event = event_type(pos=pos(node), seq=len(self.events), **values)

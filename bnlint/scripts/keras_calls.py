@@ -115,8 +115,6 @@ class KerasCalls:
         if include_top is UNKNOWN or pooling is UNKNOWN:  # layer positions unknown
             self.flags[base] = Flags(True, bn=True, other=True)
             base.info = replace(info, layers=None)
-        if isinstance(kwargs.get("input_tensor"), Tensor):
-            self.notes.append(f"line {node.lineno}: {name}(input_tensor=...) is used as a flat model")
         return base
 
     def bn_layer(self, node: ast.Call, kwargs: dict[str, Any]) -> BNLayer:
@@ -231,6 +229,8 @@ class KerasCalls:
     def method(self, node: ast.Call, receiver: Any, name: str) -> Any:
         args = [self.ev(a) for a in node.args]
         kwargs = {k.arg: self.ev(k.value) for k in node.keywords if k.arg}
+        if receiver is UNKNOWN and name in TRAIN_METHODS and isinstance(node.func, ast.Attribute):
+            self.note(node, f"{self.segment(node.func)}() trains a model bnlint cannot resolve; not checked")
         if isinstance(receiver, Base) and name in TRAIN_METHODS | {"compile"}:
             receiver = self.self_model(receiver)
         if isinstance(receiver, Model):

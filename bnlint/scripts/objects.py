@@ -264,7 +264,7 @@ class ScriptFacts:
     events: list[Event]
     final: dict[Obj, Flags]
     renorm_schedule: bool
-    notes: list[str]
+    notes: list[tuple[int, str]]
     generation: Generation = Generation.KERAS3  # set once the imports are resolved (versions.resolve)
     keras_version: str | None = None
     keras_how: str = ""

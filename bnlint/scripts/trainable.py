@@ -57,6 +57,11 @@ class TrainableAssignments:
         else:
             # An object bnlint cannot resolve: whatever it is, nothing about the bases
             # it might belong to can be trusted any more.
+            self.note(
+                node,
+                f"`{self.segment(node)}` is set on an object bnlint cannot resolve; bases it may "
+                "belong to are not judged",
+            )
             root = node.value
             while isinstance(root, (ast.Attribute, ast.Subscript, ast.Call)):
                 root = root.func if isinstance(root, ast.Call) else root.value
