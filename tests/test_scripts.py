@@ -150,3 +150,14 @@ def test_unresolved_base_is_not_guessed_but_noted():
     assert result["notes"] == [
         "line 10: `base.trainable` is set on an object bnlint cannot resolve; bases it may belong to are not judged"
     ]
+
+
+def test_bn004_fix_inserts_the_same_compile_call():
+    [finding] = findings(SCRIPTS / "unfreeze_without_recompile.py", keras_version="2")
+    fix = finding["fix"]
+    assert fix["applicability"] == "unsafe"
+    [edit] = fix["edits"]
+    assert (edit["kind"], edit["target"], edit["key"]) == ("text", "18", "insert-after")
+    assert (
+        edit["new"] == 'model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")\n'
+    )
