@@ -3,10 +3,11 @@
 Every rule asks here instead of guessing; the answers follow what was measured
 in keras-formats.md §4 for each Keras generation:
 
-- Keras 3: BN trains iff the layer and all its ancestors are trainable. A recorded
-  `training=False` on a nested call is overridden by fit() (keras#20285).
-- Keras 2 on TF 2: BN trains iff trainable (with ancestors) and no enclosing call
-  passes `training=False` on every one of its calls.
+- Keras 3: BN trains iff the layer is trainable (freezing a base writes False into
+  every sublayer). A recorded `training=False` on a nested call is overridden by
+  fit() (keras#20285).
+- Keras 2 on TF 2: BN trains iff trainable and no enclosing call passes
+  `training=False` on every one of its calls.
 - Legacy Keras: a frozen BN still normalizes with batch statistics in training;
   before Keras 2.1.3 it even kept updating its moving statistics.
 """
@@ -34,10 +35,17 @@ class BNMode:
 
 
 def frozen_by(layer: Layer) -> Layer | None:
-    """The layer itself or the nearest ancestor with trainable=False, if any."""
+    """The layer whose trainable=False keeps `layer` from training, if any.
+
+    The layer's own flag decides: `base.trainable = False` writes False into every
+    sublayer, but a BN layer set back to trainable inside a frozen base updates its
+    moving statistics under fit() (measured: Keras 3 and tf_keras, in memory and
+    after reloading .keras/.h5). Only a layer that records no flag of its own
+    inherits the nearest ancestor's.
+    """
     for candidate in (layer, *layer.ancestors()):
-        if not candidate.trainable:
-            return candidate
+        if "trainable" in candidate.config:
+            return None if candidate.config["trainable"] else candidate
     return None
 
 

@@ -113,6 +113,12 @@ RULE = Rule(
             "model = keras.Sequential([keras.Input((8, 8, 3)), base, layers.GlobalAveragePooling2D(), layers.Dense(2)])",
         ),
         Example(
+            "frozen base with one BN layer set back to trainable (it still updates its statistics)",
+            "base = make_base()\nbase.trainable = False\nbase.get_layer('bn1').trainable = True\n"
+            "inp = keras.Input((8, 8, 3))\nx = base(inp)\n"
+            "x = layers.GlobalAveragePooling2D()(x)\nmodel = keras.Model(inp, layers.Dense(2)(x))",
+        ),
+        Example(
             "unfrozen base called with training=False (Keras 2 honours it)",
             "base = make_base()\ninp = keras.Input((8, 8, 3))\nx = base(inp, training=False)\n"
             "x = layers.GlobalAveragePooling2D()(x)\nmodel = keras.Model(inp, layers.Dense(2)(x))",
