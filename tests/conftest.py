@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version
 from pathlib import Path
@@ -43,6 +45,7 @@ def _build(generation: str) -> None:
         and not (_key(name, generation) / "truth.json").exists()
         and not (_key(name, generation) / "error.txt").exists()
     ]
+    _prune(generation)
     if not jobs:
         return
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -52,6 +55,18 @@ def _build(generation: str) -> None:
         subprocess.run([sys.executable, str(FACTORY), generation, str(job_file)], check=True, timeout=1500)
     finally:
         job_file.unlink(missing_ok=True)
+
+
+def _prune(generation: str, min_age_s: float = 3600) -> None:
+    """Drop cached fixtures no recipe names any more (old code or Keras versions);
+    only old ones, so that a concurrent run with other recipes keeps its own."""
+    folder = CACHE / generation
+    if not folder.is_dir():
+        return
+    current = {_key(name, generation).name for name in RECIPES}
+    for entry in folder.iterdir():
+        if entry.name not in current and time.time() - entry.stat().st_mtime > min_age_s:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 class SavedModels:
