@@ -22,3 +22,12 @@ def test_every_rule_is_documented_with_examples():
         assert rule.what and rule.why and rule.fix_text and rule.fix_safety
         assert any(e.fires_on for e in rule.examples), f"{rule.code} has no example that fires"
         assert any(not e.fires_on for e in rule.examples), f"{rule.code} has no example that stays silent"
+
+
+def test_module_names_match_codes_and_names():
+    """bnNNN_<name>.py holds rule BNNNN <name>: the registry discovers rules by this."""
+    import bnlint.rules as registry
+
+    for module in registry._MODULES:
+        rule = module.RULE
+        assert module.__name__.rsplit(".", 1)[1] == f"{rule.code.lower()}_{rule.name.replace('-', '_')}"

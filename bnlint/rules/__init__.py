@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-from . import (
-    bn001_frozen_base_training_call,
-    bn002_slow_bn_momentum,
-    bn003_tiny_batch_bn,
-    bn004_trainable_after_compile,
-    bn005_stale_moving_stats,
-    bn006_invalid_moving_stats,
-    bn007_renorm_without_warmup,
-    bn008_bias_before_bn,
-    bn009_bn_axis_mismatch,
-    bn010_dropout_before_bn,
-    bn011_legacy_frozen_bn,
-    bn012_training_false_ignored,
-    bn013_model_executes_code,
-    bn014_pretrained_bn_unfrozen,
-)
+import importlib
+import pkgutil
+import re
+
 from .base import Example, Rule
 
-_MODULES = (
-    bn001_frozen_base_training_call,
-    bn002_slow_bn_momentum,
-    bn003_tiny_batch_bn,
-    bn004_trainable_after_compile,
-    bn005_stale_moving_stats,
-    bn006_invalid_moving_stats,
-    bn007_renorm_without_warmup,
-    bn008_bias_before_bn,
-    bn009_bn_axis_mismatch,
-    bn010_dropout_before_bn,
-    bn011_legacy_frozen_bn,
-    bn012_training_false_ignored,
-    bn013_model_executes_code,
-    bn014_pretrained_bn_unfrozen,
-)
+# Every module named bnNNN_<rule-name> is a rule; the registry is ordered by code.
+_MODULES = [
+    importlib.import_module(f"{__name__}.{info.name}")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name)
+    if re.fullmatch(r"bn\d{3}_\w+", info.name)
+]
 
 RULES: dict[str, Rule] = {module.RULE.code: module.RULE for module in _MODULES}
 
