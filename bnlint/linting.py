@@ -132,7 +132,11 @@ def _lint_script(path: str, result: FileResult, rules: list[Rule], context: Trai
     result.keras_version = found.facts.keras_version if found.facts else None
     result.diagnostics.extend(found.diagnostics)
     result.notes = found.notes
-    result.context = f"{found.description}; {context.describe()}"
+    # Each fit() call brings its own batch size and horizon; only given settings are global.
+    given = {k for k in context.sources if k != "keras_version"}
+    result.context = f"{found.description}; " + (
+        f"given: {context.describe()}" if given else "batch sizes and horizons from the script's own calls"
+    )
 
 
 def exit_status(results: list[FileResult]) -> int:
