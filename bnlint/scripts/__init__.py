@@ -6,6 +6,7 @@ Scripts are parsed with `ast` and never imported or run.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -46,6 +47,18 @@ def parse(source: Source, path: str) -> ast.Module:
         raise InputError(f"cannot parse as Python ({exc})") from None
 
 
+# "line 15" in a message means a line of the joined cells: a reader needs "cell 5, line 3".
+LINE_REFERENCE = re.compile(r"\bline (\d+)\b")
+
+
+def _cell_lines(source: Source, message: str) -> str:
+    def relocate(match: re.Match) -> str:
+        cell, line = source.locate(int(match[1]))
+        return f"cell {cell}, line {line}" if cell is not None else match[0]
+
+    return LINE_REFERENCE.sub(relocate, message)
+
+
 def lint_script(path: str, kind: str, checks: Iterable, context: TrainingContext, keras_version: str | None):
     """Diagnostics of one script or notebook, located and filtered by suppressions.
 
@@ -65,8 +78,10 @@ def lint_script(path: str, kind: str, checks: Iterable, context: TrainingContext
         for diagnostic in check(facts, context):
             if suppressions.hides(diagnostic.code, diagnostic.line):
                 continue
-            if source.cells and diagnostic.line is not None:
-                diagnostic.cell, diagnostic.line = source.locate(diagnostic.line)
+            if source.cells:
+                diagnostic.message = _cell_lines(source, diagnostic.message)
+                if diagnostic.line is not None:
+                    diagnostic.cell, diagnostic.line = source.locate(diagnostic.line)
             found.append(diagnostic)
     notes = []
     for line, text in facts.notes:
