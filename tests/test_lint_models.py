@@ -81,8 +81,6 @@ def test_flat_head_on_base_output(models, generation, fmt):
 @pytest.mark.parametrize("generation, fmt", FORMATS)
 def test_optimizer_iterations_are_the_horizon(models, generation, fmt):
     """A model saved after 4 training steps: 0.99^4 = 96% of the initial statistics remain."""
-    if fmt == "savedmodel":
-        pytest.skip("the optimizer state of a SavedModel lives in the TF checkpoint, which is not read")
     bn002 = only(diagnostics(models.path("trained-unfrozen", generation, fmt)), "BN002")
     assert "the 4 steps this model was already trained (optimizer iterations in the file)" in bn002["message"]
     assert "96%" in bn002["message"]

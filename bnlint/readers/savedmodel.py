@@ -48,6 +48,7 @@ def read(path: str) -> ModelGraph:
     layers = _overlay_own_configs(root, nodes)
     keras_version = root_meta.get("keras_version")
     node_paths = {id(layer): node_path for node_path, layer in layers.items() if layer is not None}
+    weights = SavedModelWeights(path, node_paths)
     return ModelGraph(
         path=path,
         kind="savedmodel",
@@ -55,7 +56,8 @@ def read(path: str) -> ModelGraph:
         generation=generation_of(keras_version),
         root=root,
         training_config=root_meta.get("training_config"),
-        weights=BNWeights(SavedModelWeights(path, node_paths)),
+        optimizer_iterations=weights.optimizer_iterations(),
+        weights=BNWeights(weights),
     )
 
 

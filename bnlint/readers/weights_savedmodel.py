@@ -59,6 +59,21 @@ class SavedModelWeights(WeightSource):
             found[variable] = StoredArray(entry.shape, dtype, lambda key=key: bundle.read(key))
         return found
 
+    def optimizer_iterations(self) -> int | None:
+        """The optimizer's step count, as the checkpoint stores it (Keras 2.11+ optimizers
+        name it `_iterations`, the older ones `iter`); None when there is none."""
+        try:
+            bundle = self._bundle or Bundle(self._prefix)
+            self._bundle = bundle
+        except (InputError, OSError):
+            return None
+        for name in ("_iterations", "iter"):
+            key = f"optimizer/{name}/.ATTRIBUTES/VARIABLE_VALUE"
+            entry = bundle.entries.get(key)
+            if entry is not None and entry.shape == () and np.dtype(DTYPES.get(entry.dtype, "V1")).kind in "iu":
+                return int(bundle.read(key))
+        return None
+
     def close(self) -> None:
         if self._bundle is not None:
             self._bundle.close()
