@@ -51,8 +51,22 @@ def load(path: str):
     return keras.models.load_model(path, compile=False)
 
 
+class Loaded:
+    """Each model is loaded once for the read-only comparisons; a check that trains takes
+    that instance the first time and a fresh load after (loading is the slow part)."""
+
+    def __init__(self, job: dict[str, Any]):
+        self.paths = {"original": job["original"], "fixed": job["fixed"]}
+        self.models = {name: load(path) for name, path in self.paths.items()}
+
+    def take(self, name: str):
+        model = self.models.pop(name, None)
+        return model if model is not None else load(self.paths[name])
+
+
 def run(job: dict[str, Any], generation: str) -> dict[str, Any]:
-    original, fixed = load(job["original"]), load(job["fixed"])
+    loaded = Loaded(job)
+    original, fixed = loaded.models["original"], loaded.models["fixed"]
     inputs = batch(fixed, job.get("batch_size"), mean=0.0, scale=1.0)
     diff, nan, scale = 0.0, False, 0.0
     for a, b in zip(predict(original, inputs), predict(fixed, inputs), strict=True):
@@ -65,7 +79,11 @@ def run(job: dict[str, Any], generation: str) -> dict[str, Any]:
         "missing": sorted(before.keys() - after.keys()),
         "added": sorted(after.keys() - before.keys()),
     }
-    checks = [check(spec, job, generation, fixed) for spec in job.get("checks", [])]
+    specs = job.get("checks", [])
+    # Read-only checks first: the checks that train may then reuse the loaded models.
+    order = sorted(range(len(specs)), key=lambda i: specs[i]["kind"] != "attribute")
+    done = {i: check(specs[i], job, generation, fixed, loaded) for i in order}
+    checks = [done[i] for i in range(len(specs))]
     return {"max_abs_diff": diff, "scale": scale, "nan": nan, "weights": weights, "checks": checks, "error": None}
 
 
@@ -128,21 +146,21 @@ def find(model, path: str):
 
 
 def fit_once(model, batch_size: int | None) -> None:
-    """One optimizer step on data far from the BN statistics (mean 5, sd 3)."""
+    """One optimizer step on data far from the BN statistics (mean 5, sd 3), run eagerly:
+    tracing or XLA-compiling a ResNet for a single step costs far more than the step."""
     inputs = batch(model, batch_size, mean=5.0, scale=3.0, seed=1)
     outputs = predict(model, inputs)
     targets = [np.random.default_rng(2).normal(size=o.shape).astype("float32") for o in outputs]
-    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse", run_eagerly=True)
     x = inputs if len(inputs) > 1 else inputs[0]
     y = targets if len(targets) > 1 else targets[0]
     model.fit(x, y, batch_size=len(inputs[0]), epochs=1, verbose=0)
 
 
-def changed_after_fit(path: str, layers: list[str], batch_size: int | None, unfreeze: str | None = None) -> list[str]:
+def changed_after_fit(model, layers: list[str], batch_size: int | None, unfreeze: str | None = None) -> list[str]:
     """Which of `layers` had a variable change after one fit step. With `unfreeze`, that
     base is unfrozen first (the fine-tuning step training=False protects against) and only
     the moving statistics count: gamma and beta then train by gradient, as they should."""
-    model = load(path)
     if unfreeze is not None:
         find(model, unfreeze).trainable = True
     targets = {name: find(model, name) for name in layers}
@@ -159,8 +177,8 @@ def changed_after_fit(path: str, layers: list[str], batch_size: int | None, unfr
     ]
 
 
-def check(spec: dict[str, Any], job: dict[str, Any], generation: str, fixed) -> dict[str, Any]:
-    """One in-effect check; `fixed` is the loaded fixed model (checks that train load their own)."""
+def check(spec: dict[str, Any], job: dict[str, Any], generation: str, fixed, loaded: Loaded) -> dict[str, Any]:
+    """One in-effect check; `fixed` is the loaded fixed model, read-only until checks train."""
     kind, size = spec["kind"], job.get("batch_size")
     if kind == "attribute":
         value = getattr(find(fixed, spec["layer"]), spec["name"], None)
@@ -168,8 +186,8 @@ def check(spec: dict[str, Any], job: dict[str, Any], generation: str, fixed) -> 
         ok = value == wanted or (isinstance(wanted, float) and isinstance(value, float) and abs(value - wanted) < 1e-9)
         return {"check": spec, "ok": bool(ok), "detail": f"{spec['layer']}.{spec['name']} = {value!r}"}
     if kind == "frozen":
-        moved = changed_after_fit(job["fixed"], spec["layers"], size)
-        control = changed_after_fit(job["original"], spec["layers"], size)
+        moved = changed_after_fit(loaded.take("fixed"), spec["layers"], size)
+        control = changed_after_fit(loaded.take("original"), spec["layers"], size)
         detail = f"{len(spec['layers'])} BN layers after one fit step: {len(moved)} changed (original: {len(control)})"
         return {"check": spec, "ok": not moved, "detail": detail, "original_changed": len(control)}
     if kind == "protected":
@@ -179,8 +197,8 @@ def check(spec: dict[str, Any], job: dict[str, Any], generation: str, fixed) -> 
             detail = f"{base} calls record training={recorded}; Keras 3 fit() overrides it (keras#20285)"
             return {"check": spec, "ok": recorded == [False] * len(recorded) and bool(recorded), "detail": detail}
         bns = [f"{base}/{name}" for name in bn_paths(find(fixed, base))]
-        moved = changed_after_fit(job["fixed"], bns, size, unfreeze=base)
-        control = changed_after_fit(job["original"], bns, size, unfreeze=base)
+        moved = changed_after_fit(loaded.take("fixed"), bns, size, unfreeze=base)
+        control = changed_after_fit(loaded.take("original"), bns, size, unfreeze=base)
         detail = (
             f"after unfreezing {base}, one fit step changed {len(moved)} of {len(bns)} BN layers "
             f"(original: {len(control)})"

@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from pathlib import Path
-
 import subprocess
 import sys
+from pathlib import Path
 
 FILENAMES = {"keras": "model.keras", "h5": "model.h5", "savedmodel": "savedmodel"}
 CASES_FORMATS = [("keras3", "keras"), ("keras3", "h5"), ("keras2", "keras"), ("keras2", "h5"), ("keras2", "savedmodel")]

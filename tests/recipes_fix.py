@@ -60,7 +60,15 @@ model = keras.Model(inp, layers.Dense(3)(x))
 """
 APPS = {"resnet50": "ResNet50", "mobilenetv2": "MobileNetV2", "efficientnetb0": "EfficientNetB0"}
 
+# ~94 MB of weights for the kill test: ResNet50 without top, nested and unfrozen.
+BIG = """
+base = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(32, 32, 3))
+inp = keras.Input((32, 32, 3))
+model = keras.Model(inp, layers.Dense(2)(layers.GlobalAveragePooling2D()(base(inp))))
+"""
+
 RECIPES = {
+    "fix-big": Recipe(BIG, formats=("keras", "h5"), generations=("keras3",)),
     **_fixable(),
     **{f"fix-app-{name}": Recipe(WRAPPER.format(ctor=ctor) + RANDOMIZE) for name, ctor in APPS.items()},
 }

@@ -72,10 +72,37 @@ def _check_writable(final: str, is_dir: bool) -> str:
     return folder
 
 
-def _temp_name(folder: str, final: str) -> str:
-    """A hidden sibling name that keeps the extension (Keras picks its loader by it)."""
-    stem, ext = os.path.splitext(os.path.basename(final))
-    return os.path.join(folder, f".{stem}{TEMP_MARK}{os.getpid()}-{os.urandom(3).hex()}{ext}")
+def temp_name(final: str, ext: str | None = None) -> str:
+    """A hidden sibling name for scratch output: `.model.bnlint-<pid>-<random>.keras`. It
+    keeps the extension (Keras picks its loader by it) and the pid (see sweep_stale)."""
+    stem, own_ext = os.path.splitext(os.path.basename(final))
+    random = os.urandom(3).hex()
+    name = f".{stem}{TEMP_MARK}{os.getpid()}-{random}{own_ext if ext is None else ext}"
+    return os.path.join(os.path.dirname(os.path.abspath(final)), name)
+
+
+def sweep_stale(final: str) -> None:
+    """Remove scratch files that a killed bnlint run left beside `final` (their pid is gone)."""
+    folder = os.path.dirname(os.path.abspath(final))
+    prefix = f".{os.path.splitext(os.path.basename(final))[0]}{TEMP_MARK}"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            pid = entry.name[len(prefix) :].split("-", 1)[0]
+            if entry.name.startswith(prefix) and pid.isdigit() and not _alive(int(pid)):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_path(path: str) -> None:
@@ -95,9 +122,10 @@ def _check_backup(backup: str | None) -> None:
 def replacing_file(final: str, *, source: str, snapshot: Snapshot, backup: str | None = None) -> Iterator[str]:
     """Yield a temporary path beside `final`; once the caller's block has written (and
     checked) it, it replaces `final` atomically, `source` re-checked against `snapshot` first."""
-    folder = _check_writable(final, is_dir=False)
+    _check_writable(final, is_dir=False)
     _check_backup(backup)
-    temp = _temp_name(folder, final)
+    sweep_stale(final)
+    temp = temp_name(final)
     try:
         yield temp
         _fsync_path(temp)
@@ -110,7 +138,7 @@ def replacing_file(final: str, *, source: str, snapshot: Snapshot, backup: str |
             except OSError:
                 shutil.copy2(final, backup)
         os.replace(temp, final)
-        _fsync_path(folder)
+        _fsync_path(os.path.dirname(os.path.abspath(final)))
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
@@ -122,7 +150,8 @@ def replacing_dir(final: str, *, source: str, snapshot: Snapshot, backup: str | 
     are swapped so that `final` is at every moment a complete directory."""
     folder = _check_writable(final, is_dir=True)
     _check_backup(backup)
-    temp = _temp_name(folder, final)
+    sweep_stale(final)
+    temp = temp_name(final)
     os.mkdir(temp)
     holds_new = True  # whether `temp` still holds the new version (else: the old one)
     try:
@@ -137,7 +166,7 @@ def replacing_dir(final: str, *, source: str, snapshot: Snapshot, backup: str | 
         elif _exchange(temp, final):
             holds_new = False
         else:
-            old = _temp_name(folder, final)
+            old = temp_name(final)
             os.rename(final, old)
             os.rename(temp, final)
             temp, holds_new = old, False

@@ -4,11 +4,11 @@ copied as it is (zipsplice.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
 import shutil
-import tempfile
 import zipfile
 
 import h5py
@@ -21,6 +21,7 @@ from ..graph import Generation, Layer, generation_of
 from ..readers.keras_config import build_root
 from ..readers.keras_zip import CONFIG, METADATA, WEIGHTS, open_member
 from ..readers.weights_h5 import vars_groups
+from .atomic import temp_name
 from .model_file import ModelFile
 from .variables import variables
 from .weight_ops import VariableStore, layout_changed
@@ -50,7 +51,12 @@ class KerasZipFile(ModelFile):
             if weight_edits or layout_changed(before, after):
                 if not self.has_weights:
                     raise InputError("the archive holds no model.weights.h5 to edit")
-                scratch = self._edited_weights(weight_edits, before, after, os.path.dirname(temp))
+                scratch = self._edited_weights(
+                    weight_edits,
+                    before,
+                    after,
+                    temp_name(os.path.join(os.path.dirname(temp), os.path.basename(self.path)), ".weights.h5"),
+                )
                 replacements[WEIGHTS] = scratch
             with open(self.path, "rb") as src, open(temp, "wb") as out:
                 splice(src, out, replacements)
@@ -58,10 +64,8 @@ class KerasZipFile(ModelFile):
             if scratch is not None:
                 os.unlink(scratch)
 
-    def _edited_weights(self, weight_edits: list[Edit], before: Layer, after: Layer, folder: str) -> str:
-        """A scratch copy of model.weights.h5, beside the output, with the weight edits made."""
-        handle, scratch = tempfile.mkstemp(prefix=".bnlint-weights-", suffix=".h5", dir=folder)
-        os.close(handle)
+    def _edited_weights(self, weight_edits: list[Edit], before: Layer, after: Layer, scratch: str) -> str:
+        """A scratch copy of model.weights.h5 (beside the output) with the weight edits made."""
         try:
             with zipfile.ZipFile(self.path) as archive, open_member(self.path, archive, WEIGHTS) as member:
                 with open(scratch, "wb") as out:
@@ -69,7 +73,8 @@ class KerasZipFile(ModelFile):
             with h5py.File(scratch, "r+") as h5:
                 KerasV3Store(h5, before, after).apply(weight_edits)
         except BaseException:
-            os.unlink(scratch)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(scratch)
             raise
         return scratch
 

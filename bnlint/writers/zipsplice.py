@@ -9,6 +9,7 @@ archive rewritten with identical members is byte-identical to the original.
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
 import zipfile
@@ -22,6 +23,8 @@ LOCAL, CENTRAL = b"PK\x03\x04", b"PK\x01\x02"
 EOCD, ZIP64_EOCD, ZIP64_LOCATOR = b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07"
 MAX32 = 0xFFFFFFFF
 CHUNK = 1 << 20
+# copy_file_range is unsupported here (old kernel, other filesystems): copy through Python.
+_NO_KERNEL_COPY = {errno.ENOSYS, errno.EXDEV, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF, errno.EPERM}
 
 
 @dataclass
@@ -247,7 +250,11 @@ def _copy_range(src: BinaryIO, out: BinaryIO, start: int, length: int) -> None:
             done += copied
         out.seek(0, os.SEEK_END)
         return
-    except (AttributeError, OSError):
+    except AttributeError:  # no copy_file_range on this platform
+        out.seek(0, os.SEEK_END)
+    except OSError as exc:
+        if exc.errno not in _NO_KERNEL_COPY:
+            raise  # a real write failure (disk full, I/O error), not a missing feature
         out.seek(0, os.SEEK_END)
     src.seek(start + done)
     remaining = length - done
