@@ -9,7 +9,7 @@ here: they are returned to the format's writer, which owns the arrays.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .diagnostics import Edit, Fix
@@ -54,13 +54,21 @@ class Document:
 
     entry: dict[str, Any]
     path: str
+    _graph: tuple[Layer, dict[str, Layer]] | None = field(default=None, repr=False)
+
+    def graph(self) -> tuple[Layer, dict[str, Layer]]:
+        """The document's layer graph and its layers by path, built once: the layers share
+        the document's JSON objects, so config edits stay visible; a rebuild resets it."""
+        if self._graph is None:
+            root = build_root(self.entry)
+            self._graph = root, {layer.path: layer for layer in root.walk()}
+        return self._graph
 
     def rebase(self, target: str) -> str | None:
         """The target's path inside this document's own graph, or None if it is not inside."""
         if target != self.path and not target.startswith(self.path + "/"):
             return None
-        name = build_root(self.entry).name
-        return name + target[len(self.path) :]
+        return self.graph()[0].name + target[len(self.path) :]
 
 
 @dataclass(frozen=True)
@@ -103,8 +111,8 @@ def apply_fix(documents: list[Document], fix: Fix, rules: Rules) -> tuple[list[C
 
 def _resolve(doc: Document, target: str, edit: Edit, rules: Rules):
     """Check that `edit` can be made in `doc` and return the action that makes it."""
-    root = build_root(doc.entry)
-    layer = root if root.path == target else _find(root, target)
+    root, layers = doc.graph()
+    layer = layers.get(target)
     if layer is None:
         raise Unsupported(f"layer '{edit.target}' is not in this file")
     label = edit.target
@@ -117,8 +125,12 @@ def _resolve(doc: Document, target: str, edit: Edit, rules: Rules):
             raise Unsupported(f"'{label}' uses the pre-2.2.3 Sequential layout, which cannot be edited")
         return lambda: _set_config(layer, label, edit.key, edit.new)
     if layer.wiring == "functional":
+        if _keras1_nodes(layer.raw.get("inbound_nodes")):
+            raise Unsupported(f"'{label}' is called in a Keras 1 model, which records no call arguments")
         return lambda: _set_call_kwarg(layer, label, edit.key, edit.new)
     if layer.wiring == "sequential" and layer.parent is root and root.parent is None:
+        if root.config is not root.raw.get("config"):
+            raise Unsupported(f"'{label}' sits in a pre-2.2.3 Sequential (a bare list), which cannot be rebuilt")
         if not rules.restructure:
             raise Unsupported(
                 f"'{label}' sits in a Sequential model, which this format cannot rebuild as Functional "
@@ -130,8 +142,10 @@ def _resolve(doc: Document, target: str, edit: Edit, rules: Rules):
     raise Unsupported(f"the calls of '{label}' are not recorded in this file (wiring: {layer.wiring or 'root'})")
 
 
-def _find(root: Layer, target: str) -> Layer | None:
-    return next((layer for layer in root.walk() if layer.path == target), None)
+def _keras1_nodes(nodes: Any) -> bool:
+    """Keras 1 wrote `[name, node_index, tensor_index]`: a 4th element breaks its loader."""
+    items = [item for node in nodes or [] if isinstance(node, list) for item in node]
+    return any(isinstance(item, list) and len(item) == 3 for item in items)
 
 
 def _set_config(layer: Layer, label: str, key: str, new: Any) -> list[Change]:
@@ -151,13 +165,8 @@ def _set_call_kwarg(layer: Layer, label: str, key: str, new: Any) -> list[Change
         if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
             kwargs = node.setdefault("kwargs", {})
             slots = [kwargs] if isinstance(kwargs, dict) else []
-        else:  # Keras 1/2: [[name, node_index, tensor_index, kwargs], ...], kwargs repeated per input
-            slots = []
-            for item in node if isinstance(node, list) else []:
-                if isinstance(item, list) and len(item) == 3:
-                    item.append({})
-                if isinstance(item, list) and len(item) > 3 and isinstance(item[3], dict):
-                    slots.append(item[3])
+        else:  # Keras 2: [[name, node_index, tensor_index, kwargs], ...], kwargs repeated per input
+            slots = [item[3] for item in node if isinstance(item, list) and len(item) > 3 and isinstance(item[3], dict)]
         if not slots:
             continue
         old = slots[0].get(key)
@@ -201,7 +210,7 @@ def _rebuild_functional(doc: Document, target: str, label: str, edit: Edit, rule
     match), only the config changes.
     """
     entry = doc.entry
-    root = build_root(entry)
+    root = doc.graph()[0]
     input_entry = _input_entry(root, rules.keras3)
     assert input_entry is not None
     config = entry["config"]
@@ -227,8 +236,8 @@ def _rebuild_functional(doc: Document, target: str, label: str, edit: Edit, rule
         entry["module"] = nested["module"] if nested else FUNCTIONAL_MODULE[rules.keras3]
         entry["registered_name"] = "Functional"
     changes = [Change(root.path, "model class", "Sequential", "Functional")]
-    layer = _find(build_root(entry), target)
-    assert layer is not None
+    doc._graph = None  # the structure changed
+    layer = doc.graph()[1][target]
     return changes + _set_call_kwarg(layer, label, edit.key, edit.new)
 
 

@@ -9,11 +9,13 @@ import json
 import zipfile
 
 import h5py
+import legacy_files as legacy
 import pytest
 
 import bnlint
 from bnlint.readers.h5_common import chunked_attr
 from bnlint.readers.keras_config import build_root
+from bnlint.rules import RULES
 from bnlint.writers import legacy_order
 from bnlint.writers.savedmodel import SavedModelDir
 from bnlint.writers.zipsplice import splice
@@ -222,4 +224,65 @@ def test_savedmodel_skips_what_it_cannot_rewrite(models, tmp_path, name, code, r
     [skipped] = report["skipped"]
     assert skipped["code"] == code and reason in skipped["reason"]
     assert code in codes(report)  # still reported: nothing was fixed
+    assert digest(path) == before
+
+
+def _datasets(path) -> dict[str, bytes]:
+    found = {}
+    with h5py.File(path, "r") as h5:
+        h5.visititems(
+            lambda name, obj: found.update({name: obj[()].tobytes()}) if isinstance(obj, h5py.Dataset) else None
+        )
+    return found
+
+
+@pytest.mark.parametrize("version", ["2.2.4", "2.1.6-tf"])
+def test_legacy_keras_file_fix(tmp_path, version):
+    """Files of Keras versions that cannot be installed here (hand-built, tests/legacy_files.py):
+    old h5py stored model_config as a fixed-length string, which must grow, not be cut off."""
+    path = legacy.write(tmp_path / "model.h5", legacy.frozen_base_model(), version, legacy.base_weights())
+    arrays = _datasets(path)
+    [report] = bnlint.fix(str(path), select=["BN011"])["files"]
+    assert [f["code"] for f in report["fixes"]] == ["BN011"] and report["diagnostics"] == []
+    with h5py.File(path, "r") as h5:
+        config = json.loads(h5.attrs["model_config"])
+    [base] = [layer for layer in config["config"]["layers"] if layer["name"] == "base"]
+    [bn] = [layer for layer in base["config"]["layers"] if layer["name"] == "bn1"]
+    assert [item[3] for node in bn["inbound_nodes"] for item in node] == [{"training": False}]
+    assert _datasets(path) == arrays
+    assert bnlint.fix(str(path), select=["BN011"])["files"][0]["output"] is None
+
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (legacy.keras1_model, "Keras 1 model, which records no call arguments"),
+        (legacy.bare_list_sequential, "pre-2.2.3 Sequential"),
+    ],
+)
+def test_legacy_layouts_that_cannot_take_the_fix(tmp_path, make, reason):
+    weights = {}  # the config alone decides: nothing is written
+    path = legacy.write(tmp_path / "model.h5", make(), "1.2.2" if make is legacy.keras1_model else "2.1.0", weights)
+    before = digest(path)
+    [report] = bnlint.fix(str(path), select=["BN011"])["files"]
+    assert report["fixes"] == [] and reason in report["skipped"][0]["reason"]
+    assert digest(path) == before
+
+
+def test_savedmodel_backup_keeps_the_original_directory(models, tmp_path):
+    path = copy_model(models, "fix-BN014-0", "keras2", "savedmodel", tmp_path)
+    before = digest(path)
+    [report] = bnlint.fix(str(path), backup=True)["files"]
+    assert report["error"] is None and report["diagnostics"] == []
+    assert digest(tmp_path / "savedmodel.bak") == before and digest(path) != before
+    assert leftovers(tmp_path) == []
+
+
+def test_bn_axis_fix_is_refused_in_models(models, tmp_path):
+    """BN009's new axis would change the BN variables' shapes: the writer does not guess them."""
+    name = next(f"BN009-{i}" for i, e in enumerate(RULES["BN009"].examples) if e.kind == "model" and e.fires_on)
+    path = copy_model(models, name, "keras3", "keras", tmp_path)
+    before = digest(path)
+    [report] = bnlint.fix(str(path), select=["BN009"], unsafe_fixes=True)["files"]
+    assert report["fixes"] == [] and "shape of the BN variables" in report["skipped"][0]["reason"]
     assert digest(path) == before

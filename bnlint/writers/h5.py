@@ -4,7 +4,6 @@ the copy in place with h5py: `model_config`, each layer group's `weight_names` o
 
 from __future__ import annotations
 
-import copy
 import json
 import shutil
 from typing import Any
@@ -31,9 +30,9 @@ class H5File(ModelFile):
             self.keras_version = text_attr(h5.attrs, "keras_version")
         if raw is None:
             raise InputError("HDF5 file holds no model_config: nothing to fix")
-        self.original = json.loads(raw)
+        self.original = json.loads(raw)  # parsed twice: faster than a deep copy, and one stays pristine
         self.rules = Rules(keras3=generation_of(self.keras_version) is Generation.KERAS3)
-        self.documents = [Document(copy.deepcopy(self.original), build_root(self.original).path)]
+        self.documents = [Document(json.loads(raw), build_root(self.original).path)]
 
     def write(self, temp: str, weight_edits: list[Edit]) -> None:
         shutil.copyfile(self.path, temp)
@@ -47,10 +46,20 @@ class H5File(ModelFile):
             _reorder(weights, after, trusted, self.rules.keras3)
 
 
+def _string_dtype(attrs: Any, name: str, values: list[bytes]) -> Any:
+    """The attribute's own string type, widened if it is fixed-length (old h5py wrote
+    `S<n>`: a longer config must not be cut off)."""
+    dtype = attrs.get_id(name).dtype if name in attrs else h5py.string_dtype("ascii")
+    info = h5py.check_string_dtype(dtype)
+    if info is not None and info.length is not None:
+        return np.dtype(f"S{max([len(v) for v in values] + [1])}")
+    return dtype
+
+
 def _set_string(attrs: Any, name: str, value: str) -> None:
     """Replace a string attribute keeping its HDF5 type (variable-length, as Keras wrote it)."""
-    dtype = attrs.get_id(name).dtype if name in attrs else h5py.string_dtype("utf-8")
-    attrs.create(name, value.encode("utf-8") if h5py.check_string_dtype(dtype) else value, dtype=dtype)
+    data = value.encode("utf-8")
+    attrs.create(name, data, dtype=_string_dtype(attrs, name, [data]))
 
 
 def _names(group: h5py.Group) -> list[str]:
@@ -59,17 +68,17 @@ def _names(group: h5py.Group) -> list[str]:
 
 def _set_names(group: h5py.Group, names: list[str]) -> None:
     """Write `weight_names` back in the form it had: one attribute, or chunks name0, name1, ..."""
-    attrs = group.attrs
+    attrs, encoded = group.attrs, [n.encode() for n in names]
     if "weight_names" in attrs or "weight_names0" not in attrs:
-        dtype = attrs.get_id("weight_names").dtype if "weight_names" in attrs else h5py.string_dtype("ascii")
-        attrs.create("weight_names", np.array([n.encode() for n in names], dtype=dtype), dtype=dtype)
+        dtype = _string_dtype(attrs, "weight_names", encoded)
+        attrs.create("weight_names", np.array(encoded, dtype=dtype), dtype=dtype)
         return
     chunks = 0
     while f"weight_names{chunks}" in attrs:
         chunks += 1
-    dtype = attrs.get_id("weight_names0").dtype
-    for index, part in enumerate(np.array_split(np.array(names, dtype=object), chunks)):
-        attrs.create(f"weight_names{index}", np.array([n.encode() for n in part], dtype=dtype), dtype=dtype)
+    dtype = _string_dtype(attrs, "weight_names0", encoded)
+    for index, part in enumerate(np.array_split(np.array(encoded, dtype=object), chunks)):
+        attrs.create(f"weight_names{index}", np.array(list(part), dtype=dtype), dtype=dtype)
 
 
 def _predictable_groups(weights: h5py.Group, root: Layer, keras3: bool) -> set[str]:

@@ -5,7 +5,6 @@ copied as it is (zipsplice.py)."""
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import os
 import shutil
@@ -33,15 +32,16 @@ class KerasZipFile(ModelFile):
         super().__init__(path)
         try:
             with zipfile.ZipFile(path) as archive:
-                self.original = json.loads(archive.read(CONFIG))
+                raw = archive.read(CONFIG)
                 names = set(archive.namelist())
                 metadata = json.loads(archive.read(METADATA)) if METADATA in names else {}
+            self.original = json.loads(raw)  # parsed twice: faster than a deep copy, and one stays pristine
         except (zipfile.BadZipFile, KeyError, ValueError) as exc:
             raise InputError(f"not a readable .keras archive ({exc})") from None
         self.has_weights = WEIGHTS in names
         self.keras_version = metadata.get("keras_version") if isinstance(metadata, dict) else None
         self.rules = Rules(keras3=generation_of(self.keras_version) is Generation.KERAS3)
-        self.documents = [Document(copy.deepcopy(self.original), build_root(self.original).path)]
+        self.documents = [Document(json.loads(raw), build_root(self.original).path)]
 
     def write(self, temp: str, weight_edits: list[Edit]) -> None:
         replacements: dict[str, bytes | str] = {CONFIG: json.dumps(self.documents[0].entry).encode()}

@@ -9,8 +9,9 @@ shapes, silently: keras-formats.md §5 HAZARD, measured NaN predictions).
 Keras 3 (keras/src/layers/layer.py): a model's weights are its layers' variables in
 layer order; the trainable ones are those of trainable-kind whose layer and ancestors
 are trainable. tf_keras (engine/base_layer.py) nests the split: a trainable container
-lists its children's trainable weights then their non-trainable ones, a frozen one
-lists each child's weights whole.
+lists its children's trainable weights then their non-trainable ones; a frozen layer
+lists each child's weights whole, a frozen model (training.Model) still lists its
+children's trainable weights first.
 """
 
 from __future__ import annotations
@@ -40,9 +41,13 @@ def predict(top: Layer, names: list[str], keras3: bool) -> list[str]:
     current config."""
     own = _own_variables(top, names)
     if keras3:
-        order = [name for layer in top.walk() for name in own.get(layer.path, [])]
-        trainable = [name for name in order if _trains(name, top, own)]
-        return trainable + [name for name in order if name not in trainable]
+        trainable, frozen = [], []
+        for layer in top.walk():
+            chain = [layer, *layer.ancestors()]
+            in_training = all(node.trainable for node in chain[: chain.index(top) + 1])
+            for name in own.get(layer.path, []):
+                (trainable if in_training and not _non_trainable(name) else frozen).append(name)
+        return trainable + frozen
     return _tf_keras(top, own)
 
 
@@ -71,14 +76,6 @@ def _non_trainable(name: str) -> bool:
     return split_name(name)[1] in NON_TRAINABLE
 
 
-def _trains(name: str, top: Layer, own: dict[str, list[str]]) -> bool:
-    if _non_trainable(name):
-        return False
-    layer = next(layer for layer in top.walk() if name in own.get(layer.path, []))
-    chain = [layer, *layer.ancestors()]
-    return all(node.trainable for node in chain[: chain.index(top) + 1])
-
-
 def _tf_keras(layer: Layer, own: dict[str, list[str]]) -> list[str]:
     return _trainable(layer, own) + _frozen(layer, own)
 
@@ -87,11 +84,22 @@ def _trainable(layer: Layer, own: dict[str, list[str]]) -> list[str]:
     if not layer.trainable:
         return []
     mine = [n for n in own.get(layer.path, []) if not _non_trainable(n)]
-    return mine + [n for child in layer.children for n in _trainable(child, own)]
+    children = [n for child in layer.children for n in _trainable(child, own)]
+    return children + mine if layer.is_container else mine + children  # Model lists its own last
 
 
 def _frozen(layer: Layer, own: dict[str, list[str]]) -> list[str]:
+    """tf_keras' non_trainable_weights: base_layer.Layer and training.Model differ when frozen."""
     mine = own.get(layer.path, [])
+    mine_trainable, mine_frozen = [n for n in mine if not _non_trainable(n)], [n for n in mine if _non_trainable(n)]
+    frozen_children = [n for child in layer.children for n in _frozen(child, own)]
     if layer.trainable:
-        return [n for n in mine if _non_trainable(n)] + [n for child in layer.children for n in _frozen(child, own)]
+        return frozen_children + mine_frozen if layer.is_container else mine_frozen + frozen_children
+    if layer.is_container:  # a frozen Model: its children's trainable weights, then the rest
+        return (
+            [n for child in layer.children for n in _trainable(child, own)]
+            + mine_trainable
+            + frozen_children
+            + mine_frozen
+        )
     return mine + [n for child in layer.children for n in _tf_keras(child, own)]
