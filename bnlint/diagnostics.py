@@ -18,7 +18,9 @@ class Edit:
     """One change to a model or a source file.
 
     kind: "config" (set `key` in layer `target`'s config), "call_kwarg" (set a call
-    kwarg on every call node of `target`), "weights" (replace an array) or "text".
+    kwarg on every call node of `target`), "weights" (variable `key` of layer `target`
+    becomes the value the spec in `new` derives from the file's arrays, e.g.
+    {"minus_bias_of": <layer path>}; see bnlint/writers/weight_ops.py) or "text".
     """
 
     kind: str

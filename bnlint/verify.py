@@ -75,6 +75,9 @@ def run_jobs(generation: str, jobs: list[dict[str, Any]], timeout: float = TIMEO
 
 def judge(result: dict[str, Any], changes: list[Change], weight_fix: bool) -> str | None:
     """Why a verification result is not acceptable, or None if it is."""
+    if result.get("original_fails"):
+        why = " (bnlint never loads a model with safe_mode off)" if "safe_mode" in result["error"] else ""
+        return f"Keras cannot load or run the original model either, nothing to compare with: {result['error']}{why}"
     if result.get("error"):
         return f"Keras could not load or run the fixed model ({result['error']})"
     if result["nan"]:

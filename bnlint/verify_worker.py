@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import traceback
 from typing import Any
@@ -42,9 +43,16 @@ def main(generation: str) -> None:
         try:
             results.append(run(job, generation))
         except Exception as exc:  # noqa: BLE001 - reported per job, the others still run
-            results.append({"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()})
+            results.append({"error": one_line(exc), "trace": traceback.format_exc()})
         keras.backend.clear_session()
     sys.stdout.write(MARK + json.dumps(results) + "\n")
+
+
+def one_line(exc: Exception, limit: int = 300) -> str:
+    """Keras errors span lines and carry terminal colours: bnlint reports one clean line."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", f"{type(exc).__name__}: {exc}")
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def load(path: str):
@@ -55,9 +63,9 @@ class Loaded:
     """Each model is loaded once for the read-only comparisons; a check that trains takes
     that instance the first time and a fresh load after (loading is the slow part)."""
 
-    def __init__(self, job: dict[str, Any]):
+    def __init__(self, job: dict[str, Any], original):
         self.paths = {"original": job["original"], "fixed": job["fixed"]}
-        self.models = {name: load(path) for name, path in self.paths.items()}
+        self.models = {"original": original, "fixed": load(job["fixed"])}
 
     def take(self, name: str):
         model = self.models.pop(name, None)
@@ -65,11 +73,16 @@ class Loaded:
 
 
 def run(job: dict[str, Any], generation: str) -> dict[str, Any]:
-    loaded = Loaded(job)
-    original, fixed = loaded.models["original"], loaded.models["fixed"]
-    inputs = batch(fixed, job.get("batch_size"), mean=0.0, scale=1.0)
+    try:
+        original = load(job["original"])
+        inputs = batch(original, job.get("batch_size"), mean=0.0, scale=1.0)
+        expected = predict(original, inputs)
+    except Exception as exc:  # noqa: BLE001 - any failure here is the original's, not the fix's
+        return {"error": one_line(exc), "original_fails": True}
+    loaded = Loaded(job, original)
+    fixed = loaded.models["fixed"]
     diff, nan, scale = 0.0, False, 0.0
-    for a, b in zip(predict(original, inputs), predict(fixed, inputs), strict=True):
+    for a, b in zip(expected, predict(fixed, inputs), strict=True):
         scale = max(scale, float(np.max(np.abs(a)))) if a.size else scale
         nan |= bool(np.isnan(b).any() and not np.isnan(a).any())
         diff = max(diff, float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) if a.size else 0.0)

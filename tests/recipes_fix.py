@@ -26,6 +26,7 @@ FIXABLE = [
     ("BN001", "frozen base inside a Sequential wrapper"),
     ("BN001", "shared base: one call passes training=False, the other does not"),
     ("BN003", "BN trained with a fixed batch of 4"),
+    ("BN003", "fine-tuned base with batch size 8"),
     ("BN008", "Conv2D with a bias before BN"),
     ("BN008", "Dense with a bias before BN in a Sequential model"),
     ("BN012", "unfrozen base called with training=False"),

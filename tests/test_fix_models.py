@@ -18,9 +18,10 @@ import pytest
 from bnlint.context import from_options
 from bnlint.fixing import FixOptions, fix_file
 from bnlint.linting import Options
+from bnlint.rules import RULES
 from bnlint.verify import checks_for, run_jobs
 
-from fix_helpers import CASES_FORMATS, copy_model, digest
+from fix_helpers import CASES_FORMATS, cli, copy_model, digest, leftovers
 
 ROUNDING = 1e-5  # relative: folding a bias into moving_mean changes float rounding only
 
@@ -37,6 +38,7 @@ class Case:
     savedmodel: bool = True  # whether the fix can be made in a SavedModel (no weights, no rebuild)
     keras2: bool = True  # whether the finding exists on Keras 2
     formats: tuple[tuple[str, str], ...] = tuple(CASES_FORMATS)
+    context: tuple[tuple[str, int], ...] = ()  # the training context the finding needs
 
     @property
     def id(self) -> str:
@@ -63,6 +65,7 @@ SPECS = [
     Case("fix-BN001-1", ("BN001",), ("BN001",), savedmodel=False),  # Sequential rebuilt as Functional
     Case("fix-BN001-2", ("BN001",), ("BN001",)),
     Case("fix-BN003-0", ("BN003",), ("renorm",), renorm=True, savedmodel=False),
+    Case("fix-BN003-1", ("BN003",), ("BN003",), context=(("batch_size", 8),)),
     Case("fix-BN008-0", ("BN008",), ("BN008",), savedmodel=False),
     Case("fix-BN008-1", ("BN008",), ("BN008",), savedmodel=False),
     Case("fix-BN012-0", ("BN012",), ("BN012",), keras2=False),
@@ -83,7 +86,7 @@ CASES = [
 
 
 def _fix(path, case: Case):
-    options = Options(select=case.select, context=from_options("test"))
+    options = Options(select=case.select, context=from_options("test", **dict(case.context)))
     return fix_file(str(path), options, FixOptions(unsafe=case.unsafe, renorm=case.renorm))
 
 
@@ -209,3 +212,37 @@ def test_scrambled_weight_order_is_detected(fixed):
     result = fixed["scrambled"]
     assert result["error"] is None
     assert result["nan"] or result["max_abs_diff"] > 1e-3
+
+
+def test_verify_from_the_command_line(models, tmp_path):
+    """`bnlint --fix --verify` checks the result with real Keras before it replaces anything."""
+    path = copy_model(models, "fix-BN014-0", "keras3", "keras", tmp_path / "ok")
+    done = cli("--fix", "--verify", "--select", "BN014", path)
+    assert done.returncode == 0, done.stderr
+    assert "verified: max |difference| 0 in inference mode" in done.stdout
+    assert "2 BN layers after one fit step: 0 changed (original: 2)" in done.stdout
+
+
+def test_verify_refuses_what_it_cannot_check(models, tmp_path):
+    """A model Keras will not load safely (a Lambda) cannot be verified: nothing is written."""
+    title = "Lambda preprocessing in front of a pretrained base"
+    name = next(f"BN013-{i}" for i, e in enumerate(RULES["BN013"].examples) if e.title == title)
+    path = copy_model(models, name, "keras3", "keras", tmp_path)
+    before = digest(path)
+    assert cli("--diff", path).returncode == 1  # there is something to fix
+    done = cli("--fix", "--verify", path)
+    assert done.returncode == 2 and "cannot load or run the original model either" in done.stderr
+    assert "safe_mode" in done.stderr and digest(path) == before
+
+
+def test_verify_failure_leaves_the_original(models, tmp_path, monkeypatch):
+    """If Keras sees a difference, the fixed file never replaces the original."""
+    import bnlint.verify
+
+    path = copy_model(models, "fix-BN014-0", "keras3", "h5", tmp_path)
+    before = digest(path)
+    bad = {"max_abs_diff": 0.5, "scale": 1.0, "nan": False, "weights": {}, "checks": [], "error": None}
+    monkeypatch.setattr(bnlint.verify, "run_jobs", lambda generation, jobs: [bad])
+    [report] = bnlint.fix(str(path), verify=True)["files"]
+    assert "verification failed: predictions differ by 0.5" in report["error"]
+    assert digest(path) == before and leftovers(tmp_path) == []
