@@ -46,7 +46,9 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
     if found is None or found[0] >= context.min_batch_size:
         return
     size, source = found
-    for owner, group in by_owner(graph, training_bn(graph, graph.bn_layers())).items():
+    # Batch Renormalization is this rule's own advice for small batches (batch 1 still breaks it).
+    candidates = [bn for bn in graph.bn_layers() if size == 1 or not bn.config.get("renorm")]
+    for owner, group in by_owner(graph, training_bn(graph, candidates)).items():
         path, phrase = where(owner, group)
         severity, effect = consequence(size)
         advice = remedy(owner is not None, context.min_batch_size)
@@ -127,6 +129,12 @@ RULE = Rule(
             "base = make_base()\ninp = keras.Input((8, 8, 3))\nx = base(inp)\n"
             "x = layers.GlobalAveragePooling2D()(x)\nmodel = keras.Model(inp, layers.Dense(2)(x))",
             context={"batch_size": 8},
+        ),
+        Example(
+            "batch size 4 with Batch Renormalization",
+            "inp = keras.Input((16,), batch_size=4)\nx = layers.Dense(8)(inp)\n"
+            "x = layers.BatchNormalization(renorm=True)(x)\nmodel = keras.Model(inp, layers.Dense(2)(x))",
+            fires_on=frozenset(),
         ),
         Example(
             "batch size 32",
