@@ -121,6 +121,7 @@ class ModelGraph:
     notes: list[str] = field(default_factory=list)
     # A weights.BNWeights set by the reader: BN arrays are read lazily, only when asked for.
     weights: Any = field(default=None, repr=False)
+    _bases: list[Layer] | None = field(default=None, init=False, repr=False)
 
     def bn_weights(self, layer: Layer) -> dict[str, Any] | None:
         """A BN layer's arrays by variable name (gamma, beta, moving_mean, ...), or None
@@ -148,7 +149,13 @@ class ModelGraph:
 
     def bases(self) -> list[Layer]:
         """Nested models that contain BN layers: the pretrained bases of transfer
-        learning. The outermost such model counts; its own sub-models do not."""
+        learning. The outermost such model counts; its own sub-models do not.
+        Computed once: every rule asks, and the structure never changes."""
+        if self._bases is None:
+            self._bases = self._find_bases()
+        return self._bases
+
+    def _find_bases(self) -> list[Layer]:
         found: list[Layer] = []
 
         def visit(layer: Layer) -> None:
@@ -163,8 +170,8 @@ class ModelGraph:
 
     def base_of(self, layer: Layer) -> Layer | None:
         """The pretrained base a layer sits in, if any."""
-        bases = self.bases()
-        return next((a for a in layer.ancestors() if a in bases), None)
+        bases = {id(base) for base in self.bases()}
+        return next((a for a in layer.ancestors() if id(a) in bases), None)
 
     def layer(self, path: str) -> Layer | None:
         return next((layer for layer in self.layers() if layer.path == path), None)

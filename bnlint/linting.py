@@ -125,7 +125,7 @@ def _lint_model(path: str, result: FileResult, rules: list[Rule], context: Train
 
 
 def _lint_script(path: str, result: FileResult, rules: list[Rule], context: TrainingContext) -> None:
-    from .scripts import lint_script
+    from .scripts.pipeline import lint_script
 
     checks = [rule.check_script for rule in rules if rule.check_script is not None]
     found = lint_script(path, result.kind, checks, context, context.keras_version)

@@ -3,10 +3,14 @@ describe a base, how a script wires it, and how to freeze its BN layers."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic
-from ..scripts.objects import Base, Pos, ScriptFacts, SetTrainable, Use
-from ..scripts.training import BaseRun, first_runs_per_base
+
+if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
+    from ..scripts.objects import Base, Pos, ScriptFacts, Use
+    from ..scripts.training import BaseRun
 
 
 def at(diagnostic: Diagnostic, where: Pos) -> Diagnostic:
@@ -43,6 +47,8 @@ def change(facts: ScriptFacts, where: Pos | None) -> str | None:
     """The source of the trainable assignment at `where`, e.g. 'base.trainable = True (line 40)'."""
     if where is None:
         return None
+    from ..scripts.objects import SetTrainable
+
     event = next((e for e in facts.events if isinstance(e, SetTrainable) and e.pos == where), None)
     return f"`{event.text}` (line {where.line})" if event is not None else f"the trainable change of line {where.line}"
 
@@ -56,10 +62,14 @@ def freeze_code(base: Base) -> str:
 
 
 def trains_somewhere(facts: ScriptFacts, context: TrainingContext, base: Base) -> bool:
+    from ..scripts.training import first_runs_per_base
+
     return any(run.mode.updates_stats for _, run in first_runs_per_base(facts, context).get(base, []))
 
 
 def first_training(facts: ScriptFacts, context: TrainingContext, base: Base):
+    from ..scripts.training import first_runs_per_base
+
     """The first (run, base run) in which the BN layers of `base` update their statistics."""
     return next(
         (

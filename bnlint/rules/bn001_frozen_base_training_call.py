@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import Generation, ModelGraph
-from ..scripts.objects import ScriptFacts
-from ..scripts.training import base_mode, first_runs_per_base, fully_frozen
 from ..semantics import unprotected_calls
 from ._scripts import at, bn_phrase, freeze_code, label, trains_somewhere, wiring
 from ._shared import plural
 from .base import Example, Rule
+
+if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
+    from ..scripts.objects import ScriptFacts
 
 HEAD = """
 x = layers.GlobalAveragePooling2D()(x)
@@ -55,6 +57,8 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
 
 
 def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
+    from ..scripts.training import base_mode, first_runs_per_base, fully_frozen
+
     """Latent only: a base whose BN layers do train somewhere is BN014's or BN012's."""
     runs = first_runs_per_base(facts, context)
     for base in facts.bases:
@@ -158,6 +162,9 @@ model.fit(train_ds, epochs=10)
             "frozen base called with training=False (script)",
             """import keras
 from keras import layers
+
+if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
+    from ..scripts.objects import ScriptFacts
 
 train_ds = keras.utils.image_dataset_from_directory("data/train", image_size=(160, 160))
 base = keras.applications.MobileNetV2(input_shape=(160, 160, 3), include_top=False)

@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import ModelGraph
-from ..scripts.objects import BNLayer, ScriptFacts
-from ..scripts.training import runs
 from ._scripts import at, bn_phrase, label
 from ._shared import by_momentum, by_owner, training_bn, trains, where
 from .base import Example, Rule
+
+if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
+    from ..scripts.objects import ScriptFacts
 
 SMALL_DATASET = 10_000
 NO_CONTEXT_MIN_MOMENTUM = 0.99
@@ -67,6 +69,9 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
 
 
 def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
+    from ..scripts.objects import BNLayer
+    from ..scripts.training import runs
+
     """Only with a horizon or dataset size known (from the options or the script)."""
     reported: set = set()
     for run in runs(facts, context):
@@ -174,6 +179,9 @@ model.fit(x_train, y_train, batch_size=32, epochs=3)
             """import numpy as np
 import keras
 from keras import layers
+
+if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
+    from ..scripts.objects import ScriptFacts
 
 x_train = np.random.rand(500, 20)
 y_train = np.random.randint(0, 2, size=(500,))

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import ModelGraph
-from ..scripts.objects import ScriptFacts
-from ..scripts.training import runs
 from ._scripts import at, bn_phrase, label
 from ._shared import by_owner, freeze_fix, training_bn, trains, where
 from .base import Example, Rule
+
+if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
+    from ..scripts.objects import ScriptFacts
 
 
 def batch_size(graph: ModelGraph, context: TrainingContext) -> tuple[int, str] | None:
@@ -63,6 +65,8 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
 
 
 def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
+    from ..scripts.training import runs
+
     for run in runs(facts, context):
         size = run.context.batch_size
         if size is None or size >= context.min_batch_size:
@@ -165,6 +169,9 @@ model.fit(train, epochs=3)
             "batches of 4, but the base is frozen (script)",
             """import keras
 from keras import layers
+
+if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
+    from ..scripts.objects import ScriptFacts
 
 gen = keras.preprocessing.image.ImageDataGenerator(rescale=1 / 255)
 train = gen.flow_from_directory("data/train", target_size=(224, 224), batch_size=4)

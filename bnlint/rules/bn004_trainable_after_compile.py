@@ -1,18 +1,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import Generation
-from ..scripts.objects import Compile, Event, Model, Obj, ScriptFacts, SetTrainable, Train
 from ._scripts import at
 from .base import Example, Rule
+
+if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
+    from ..scripts.objects import Event, Model, Obj, ScriptFacts, SetTrainable, Train
 
 
 def _consumer(facts: ScriptFacts, obj: Obj, after: int, before: Train) -> Event | None:
     """A compile or training of another model containing `obj` between a change and a
     training: the change was made for that model (the GAN pattern)."""
+    from ..scripts.objects import Compile, Train
+
     for event in facts.events[after + 1 : before.seq]:
         if isinstance(event, (Compile, Train)) and event.model is not before.model:
             if obj is event.model or obj in event.model.members:
@@ -25,6 +30,8 @@ def _last(facts: ScriptFacts, kind: type, model: Model, before: int) -> Event | 
 
 
 def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
+    from ..scripts.objects import Compile, SetTrainable, Train
+
     keras3 = facts.generation is Generation.KERAS3
     reported: set = set()
     for train in facts.trainings():
@@ -60,6 +67,8 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
 def _diagnostic(
     facts: ScriptFacts, train: Train, change: SetTrainable, compiled: Event | None, consumer: Event | None
 ) -> Diagnostic:
+    from ..scripts.objects import Compile
+
     model = train.model.name
     trained = f"{model}.{train.method}() at line {train.pos.line}"
     compile_line = f"{model}.compile() (line {compiled.pos.line})" if compiled else f"{model}.compile()"

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import Layer, ModelGraph
-from ..scripts.objects import ScriptFacts
 from ._scripts import at
 from ._shared import mode, where
 from .base import Example, Rule
+
+if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
+    from ..scripts.objects import ScriptFacts
 
 WARMUP_STEPS = 5000  # the paper keeps rmax=1, dmax=0 for the first ~5k steps
 DENSE = "inp = keras.Input((16,))\nx = layers.Dense(8)(inp)\n"
@@ -148,6 +150,9 @@ model.fit(train_ds, epochs=20)
             "renorm bounds held in variables and widened by a callback (script)",
             """import keras
 from keras import layers
+
+if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
+    from ..scripts.objects import ScriptFacts
 
 rmax = keras.Variable(1.0, trainable=False)
 dmax = keras.Variable(0.0, trainable=False)

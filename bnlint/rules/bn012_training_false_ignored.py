@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import Generation, ModelGraph
-from ..scripts.objects import ScriptFacts
 from ._scripts import at, bn_phrase, change, first_training, freeze_code, label
 from ._shared import by_momentum, freeze_fix, plural, training_bn
 from .base import Example, Rule
+
+if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
+    from ..scripts.objects import ScriptFacts
 
 
 def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
@@ -127,6 +130,9 @@ model.fit(train_ds, epochs=10)
             "the same, with the BN layers frozen after unfreezing (script)",
             """import keras
 from keras import layers
+
+if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
+    from ..scripts.objects import ScriptFacts
 
 base = keras.applications.Xception(weights="imagenet", input_shape=(150, 150, 3), include_top=False)
 base.trainable = False

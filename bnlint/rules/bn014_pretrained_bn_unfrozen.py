@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import Generation, ModelGraph
-from ..scripts.objects import ScriptFacts
 from ._scripts import at, bn_phrase, change, first_training, freeze_code, label, wiring
 from ._shared import by_momentum, freeze_fix, plural, training_bn
 from .base import Example, Rule
+
+if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
+    from ..scripts.objects import ScriptFacts
 
 
 def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
@@ -155,6 +158,9 @@ model.fit(train_ds, epochs=5)
             "the same, keeping the BN layers frozen (script)",
             """import keras
 from keras import layers
+
+if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
+    from ..scripts.objects import ScriptFacts
 
 base = keras.applications.ResNet50(weights="imagenet", include_top=False, input_shape=(224, 224, 3))
 for layer in base.layers:
