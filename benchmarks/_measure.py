@@ -29,3 +29,19 @@ def measure(command: list[str], runs: int, env: dict | None = None) -> dict[str,
         "peak_rss_mib": max(m for _, m in samples),
         "runs": runs,
     }
+
+
+def print_rss_scaling(
+    peaks: dict[str, float], sizes: dict[str, float], suffixes, extra: dict[str, dict[str, float]] | None = None
+) -> None:
+    """One line per file format: how peak RSS grows from ResNet50 to ResNet152 against the weights.
+
+    `peaks` maps "ResNet50.keras"-style cases to bnlint's peak RSS; `extra` adds other columns
+    (e.g. {"keras": {...}}) by name."""
+    for suffix in suffixes:
+        small, large = "ResNet50" + suffix, "ResNet152" + suffix
+        others = "".join(f", {name} {values[large] / values[small]:.2f}x" for name, values in (extra or {}).items())
+        print(
+            f"peak RSS ResNet152/ResNet50 ({suffix}): bnlint {peaks[large] / peaks[small]:.2f}x{others} "
+            f"(weights {sizes[large] / sizes[small]:.2f}x)"
+        )

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from _measure import measure
+from _measure import measure, print_rss_scaling
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.path.join(HERE, ".cache")
@@ -144,13 +144,9 @@ def main() -> None:
             f"{case:<16}{whole['median_s']:>9.3f}{copy['median_s']:>8.3f}"
             f"{whole['peak_rss_mib']:>10.0f}Mi{copy['peak_rss_mib']:>8.0f}Mi"
         )
-    for suffix in FORMATS:
-        small = next(r for r in rows if r[0] == "ResNet50" + suffix)
-        large = next(r for r in rows if r[0] == "ResNet152" + suffix)
-        print(
-            f"peak RSS ResNet152/ResNet50 ({suffix}): bnlint {large[3]['peak_rss_mib'] / small[3]['peak_rss_mib']:.2f}x "
-            f"(weights {large[1] / small[1]:.2f}x)"
-        )
+    print_rss_scaling(
+        {case: whole["peak_rss_mib"] for case, _, _, whole, _ in rows}, {case: size for case, size, *_ in rows}, FORMATS
+    )
 
 
 if __name__ == "__main__":

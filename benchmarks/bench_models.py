@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 
-from _measure import measure
+from _measure import measure, print_rss_scaling
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.path.join(HERE, ".cache")
@@ -88,14 +88,12 @@ def main() -> None:
             f"{theirs['median_s'] / ours['median_s']:>9.1f}x"
             f"{ours['peak_rss_mib']:>10.0f}Mi{theirs['peak_rss_mib']:>9.0f}Mi"
         )
-    for suffix in FORMATS:
-        small = next(r for r in rows if r[0] == "ResNet50" + suffix)
-        large = next(r for r in rows if r[0] == "ResNet152" + suffix)
-        print(
-            f"peak RSS ResNet152/ResNet50 ({suffix}): bnlint {large[2]['peak_rss_mib'] / small[2]['peak_rss_mib']:.2f}x, "
-            f"keras {large[3]['peak_rss_mib'] / small[3]['peak_rss_mib']:.2f}x "
-            f"(weights {large[1] / small[1]:.2f}x)"
-        )
+    print_rss_scaling(
+        {case: ours["peak_rss_mib"] for case, _, ours, _ in rows},
+        {case: size for case, size, _, _ in rows},
+        FORMATS,
+        {"keras": {case: theirs["peak_rss_mib"] for case, _, _, theirs in rows}},
+    )
 
 
 if __name__ == "__main__":
