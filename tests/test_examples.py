@@ -39,3 +39,17 @@ def test_notebook_findings_point_into_cells():
     assert (bn014["cell"], bn014["line"]) == (4, 1)
     assert "model.fit() at cell 5, line 3" in bn014["message"]
     assert "base.output (cell 4, line 2)" in bn014["message"]
+
+
+def test_readme_sample_output_is_current():
+    """The README's sample output is what bnlint prints today."""
+    root = EXAMPLES.parent
+    readme = (root / "README.md").read_text()
+    command = "bnlint examples/keras3/finetune_with_training_false.keras examples/tf_keras/frozen_base_without_training_false.h5"
+    assert f"$ {command}" in readme
+    result = subprocess.run(
+        [sys.executable, "-m", "bnlint", *command.split()[1:]], capture_output=True, text=True, cwd=root
+    )
+    assert result.returncode == 1
+    for line in result.stdout.splitlines():
+        assert line in readme, f"README sample is stale: {line!r}"
