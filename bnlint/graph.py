@@ -106,7 +106,28 @@ class Layer:
         return [layer for layer in self.walk() if layer.is_bn and layer is not self]
 
     def find(self, name: str) -> Layer | None:
-        return next((c for c in self.children if c.name == name), None)
+        return self._children_by_name().get(name)
+
+    def consumers_of(self, name: str) -> list[Layer]:
+        """The children whose calls take the output of child `name`, in config order."""
+        index = self.__dict__.get("_consumers")
+        if index is None:
+            index = {}
+            for child in self.children:
+                for inbound in dict.fromkeys(n for node in child.nodes for n in node.inbound):
+                    index.setdefault(inbound, []).append(child)
+            self.__dict__["_consumers"] = index
+        return index.get(name, [])
+
+    def _children_by_name(self) -> dict[str, Layer]:
+        # Built once: rules look siblings up by name for every BN layer of large models.
+        index = self.__dict__.get("_by_name")
+        if index is None or len(index) > len(self.children):
+            index = {}
+            for child in self.children:
+                index.setdefault(child.name, child)
+            self.__dict__["_by_name"] = index
+        return index
 
 
 @dataclass

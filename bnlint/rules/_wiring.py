@@ -58,7 +58,7 @@ def consumers(layer: Layer) -> list[Layer] | None:
     parent = layer.parent
     if parent is None or layer.name in _output_names(parent):
         return None
-    return [sibling for sibling in parent.children if any(layer.name in node.inbound for node in sibling.nodes)]
+    return parent.consumers_of(layer.name)
 
 
 def _output_names(model: Layer) -> set[str]:
