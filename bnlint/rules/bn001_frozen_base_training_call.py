@@ -163,9 +163,6 @@ model.fit(train_ds, epochs=10)
             """import keras
 from keras import layers
 
-if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
-    from ..scripts.objects import ScriptFacts
-
 train_ds = keras.utils.image_dataset_from_directory("data/train", image_size=(160, 160))
 base = keras.applications.MobileNetV2(input_shape=(160, 160, 3), include_top=False)
 base.trainable = False

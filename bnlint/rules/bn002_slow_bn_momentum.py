@@ -180,9 +180,6 @@ model.fit(x_train, y_train, batch_size=32, epochs=3)
 import keras
 from keras import layers
 
-if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
-    from ..scripts.objects import ScriptFacts
-
 x_train = np.random.rand(500, 20)
 y_train = np.random.randint(0, 2, size=(500,))
 model = keras.Sequential([keras.Input((20,)), layers.Dense(64), layers.BatchNormalization(momentum=0.9), layers.Dense(1)])

@@ -170,9 +170,6 @@ model.fit(train, epochs=3)
             """import keras
 from keras import layers
 
-if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
-    from ..scripts.objects import ScriptFacts
-
 gen = keras.preprocessing.image.ImageDataGenerator(rescale=1 / 255)
 train = gen.flow_from_directory("data/train", target_size=(224, 224), batch_size=4)
 base = keras.applications.ResNet50(include_top=False, input_shape=(224, 224, 3))

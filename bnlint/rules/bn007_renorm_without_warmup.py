@@ -151,9 +151,6 @@ model.fit(train_ds, epochs=20)
             """import keras
 from keras import layers
 
-if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
-    from ..scripts.objects import ScriptFacts
-
 rmax = keras.Variable(1.0, trainable=False)
 dmax = keras.Variable(0.0, trainable=False)
 

@@ -131,9 +131,6 @@ model.fit(train_ds, epochs=10)
             """import keras
 from keras import layers
 
-if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
-    from ..scripts.objects import ScriptFacts
-
 base = keras.applications.Xception(weights="imagenet", input_shape=(150, 150, 3), include_top=False)
 base.trainable = False
 inputs = keras.Input((150, 150, 3))

@@ -159,9 +159,6 @@ model.fit(train_ds, epochs=5)
             """import keras
 from keras import layers
 
-if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
-    from ..scripts.objects import ScriptFacts
-
 base = keras.applications.ResNet50(weights="imagenet", include_top=False, input_shape=(224, 224, 3))
 for layer in base.layers:
     layer.trainable = False
