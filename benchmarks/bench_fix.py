@@ -29,11 +29,7 @@ import tempfile
 import time
 
 from _measure import measure, print_rss_scaling
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-CACHE = os.path.join(HERE, ".cache")
-MODELS = ("ResNet50", "ResNet152")
-FORMATS = (".keras", ".h5")
+from bench_models import CACHE, FORMATS, HERE, ensure_models
 
 BUILD = """
 import os, sys
@@ -46,20 +42,6 @@ for suffix in sys.argv[3:]:
     model.save(sys.argv[2] + suffix)
 """
 COPY = "import shutil, sys; shutil.copy(sys.argv[1], sys.argv[2])"
-
-
-def ensure_models() -> dict[str, str]:
-    os.makedirs(CACHE, exist_ok=True)
-    paths = {}
-    for name in MODELS:
-        stem = os.path.join(CACHE, f"{name.lower()}-transfer")
-        missing = [s for s in FORMATS if not os.path.exists(stem + s)]
-        if missing:
-            print(f"building {name} transfer model ({', '.join(missing)}) ...", flush=True)
-            subprocess.run([sys.executable, "-c", BUILD, name, stem, *missing], check=True)
-        for suffix in FORMATS:
-            paths[name + suffix] = stem + suffix
-    return paths
 
 
 def write_step(path: str, folder: str, runs: int) -> dict[str, float]:
@@ -115,7 +97,7 @@ def main() -> None:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     rows = []
     with tempfile.TemporaryDirectory(dir=CACHE if os.path.isdir(CACHE) else None) as folder:
-        for case, path in ensure_models().items():
+        for case, path in ensure_models(BUILD, "transfer").items():
             size = os.path.getsize(path) / 2**20
             write = write_step(path, folder, args.runs)
             out = os.path.join(folder, "cli" + os.path.splitext(path)[1])

@@ -46,15 +46,16 @@ print(len(bn))
 """
 
 
-def ensure_models() -> dict[str, str]:
+def ensure_models(build: str = BUILD, variant: str = "") -> dict[str, str]:
+    """Case name -> cached model file; `build` saves a model (argv: application, stem, suffixes)."""
     os.makedirs(CACHE, exist_ok=True)
     paths = {}
     for name in MODELS:
-        stem = os.path.join(CACHE, name.lower())
+        stem = os.path.join(CACHE, name.lower() + (f"-{variant}" if variant else ""))
         missing = [s for s in FORMATS if not os.path.exists(stem + s)]
         if missing:
-            print(f"building {name} ({', '.join(missing)}) ...", flush=True)
-            subprocess.run([sys.executable, "-c", BUILD, name, stem, *missing], check=True)
+            print(f"building {name} {variant} ({', '.join(missing)}) ...", flush=True)
+            subprocess.run([sys.executable, "-c", build, name, stem, *missing], check=True)
         for suffix in FORMATS:
             paths[name + suffix] = stem + suffix
     return paths
