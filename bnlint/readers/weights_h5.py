@@ -132,6 +132,14 @@ class LegacyH5Weights(_LazyH5):
     def __init__(self, path: str):
         super().__init__()
         self._path = path
+        self._names: dict[str, list[str]] = {}  # top-level group -> its weight_names, read once
+
+    def _weight_names(self, top: str, group: h5py.Group) -> list[str]:
+        # A nested base keeps all its weights in one group: without this cache, every one of
+        # its BN layers re-read (and decoded) the whole list.
+        if top not in self._names:
+            self._names[top] = chunked_attr(group.attrs, "weight_names") or []
+        return self._names[top]
 
     def _open_stream(self) -> Any:
         return self._path
@@ -145,7 +153,7 @@ class LegacyH5Weights(_LazyH5):
         if not isinstance(group, h5py.Group):
             raise WeightError(f"model_weights has no group for layer '{top.name}'")
         found: dict[str, StoredArray] = {}
-        for full in chunked_attr(group.attrs, "weight_names") or []:
+        for full in self._weight_names(top.name, group):
             variable = _variable_of(full, layer.name)
             if variable is None:
                 continue
