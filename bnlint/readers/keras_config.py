@@ -21,18 +21,22 @@ def build_root(model_config: Any) -> Layer:
     return _build(model_config, parent=None, wiring=None)
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+def keras_snake(name: str) -> str:
+    """keras.src.utils.naming.to_snake_case: BatchNormalization -> batch_normalization, ReLU -> re_lu.
+    Keras names unnamed layers and weight groups with it."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _build(entry: dict[str, Any], parent: Layer | None, wiring: str | None) -> Layer:
     class_name = str(entry.get("class_name", "?"))
     config = entry.get("config")
     if isinstance(config, list):  # Keras < 2.2.3 stored a Sequential's layers as a bare list
-        config = {"name": entry.get("name", _snake(class_name)), "layers": config}
+        config = {"name": entry.get("name", keras_snake(class_name)), "layers": config}
     if not isinstance(config, dict):
         config = {}
-    name = str(entry.get("name") or config.get("name") or _snake(class_name))
+    name = str(entry.get("name") or config.get("name") or keras_snake(class_name))
     layer = Layer(
         name=name,
         class_name=class_name,

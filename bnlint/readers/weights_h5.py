@@ -11,7 +11,6 @@ Both open the HDF5 file on the first request and read only the datasets asked fo
 from __future__ import annotations
 
 import contextlib
-import re
 import zipfile
 from typing import Any
 
@@ -21,7 +20,7 @@ from ..errors import InputError
 from ..graph import Layer
 from ..weights import StoredArray, WeightError, WeightSource, variable_names
 from .h5_common import chunked_attr, open_h5
-from .keras_config import WRAPPER_KEYS
+from .keras_config import WRAPPER_KEYS, keras_snake
 
 OPS_MODULE = "keras.src.ops"  # symbolic ops (x + 3) listed among layers, but without weights
 # Keras 1 named BN variables `<layer>_running_mean` / `<layer>_running_std`; the latter
@@ -117,13 +116,6 @@ def vars_groups(root: Layer) -> dict[int, str]:
 
     visit(root, "")
     return groups
-
-
-def keras_snake(name: str) -> str:
-    """keras.src.utils.naming.to_snake_case: BatchNormalization -> batch_normalization, ReLU -> re_lu."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class LegacyH5Weights(_LazyH5):
