@@ -3,9 +3,12 @@ those arrays, and a damaged weights file gives notes instead of errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import subprocess
 import sys
+import zipfile
 
 import h5py
 import numpy as np
@@ -13,7 +16,7 @@ import pytest
 from recipes_bnstats import KNOWN_SEEDS
 
 import bnlint
-from bnlint.readers import read_model
+from bnlint.readers import read_model, weights_h5
 from bnlint.readers.tf_bundle import Bundle
 from bnlint.weights import variable_names
 
@@ -37,7 +40,61 @@ def codes(result: dict) -> list[str]:
 @pytest.mark.parametrize("generation, fmt", FORMATS)
 def test_reads_each_bn_variable_exactly(models, generation, fmt):
     """Every variable was set to arange(channels) + seed + 10 * position with Keras."""
-    with read_model(str(models.path("i3-known", generation, fmt)), fmt) as graph:
+    _assert_known_values(models.path("i3-known", generation, fmt), fmt)
+
+
+# Other writers (h5py scripts, converters) may store BN variables in any HDF5 layout; the
+# direct read of contiguous IEEE floats must give the same values as HDF5's own read.
+STORAGE = {
+    "chunked-gzip": {"chunks": True, "compression": "gzip"},
+    "big-endian": {"dtype": ">f4"},
+    "float64": {"dtype": "<f8"},
+    "float16": {"dtype": "<f2"},
+    "compact": {"compact": True},
+}
+
+
+@pytest.mark.parametrize("storage", STORAGE)
+@pytest.mark.parametrize("fmt", ["keras", "h5"])
+def test_reads_bn_variables_in_any_hdf5_storage(models, tmp_path, fmt, storage):
+    source = models.path("i3-known", "keras3", fmt)
+    path = tmp_path / source.name
+    if fmt == "h5":
+        shutil.copy(source, path)
+        _restore_datasets(path, **STORAGE[storage])
+    else:
+        with zipfile.ZipFile(source) as archive:
+            archive.extractall(tmp_path / "members")
+            names = archive.namelist()
+        _restore_datasets(tmp_path / "members" / "model.weights.h5", **STORAGE[storage])
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:  # compressed: read as a stream
+            for name in names:
+                archive.write(tmp_path / "members" / name, name)
+    _assert_known_values(path, fmt)
+
+
+def _restore_datasets(path, compact=False, **options) -> None:
+    """Rewrite every float dataset of an HDF5 file with the given storage options."""
+    with h5py.File(path, "r+") as h5:
+        names = []
+        h5.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+        for name in names:
+            data = h5[name][()]
+            if data.dtype.kind != "f" or data.ndim != 1:
+                continue
+            del h5[name]
+            if compact:
+                space = h5py.h5s.create_simple(data.shape)
+                plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+                plist.set_layout(h5py.h5d.COMPACT)
+                dataset = h5py.h5d.create(h5.id, name.encode(), h5py.h5t.IEEE_F32LE, space, dcpl=plist)
+                dataset.write(h5py.h5s.ALL, h5py.h5s.ALL, data.astype("<f4"))
+            else:
+                h5.create_dataset(name, data=data.astype(options.get("dtype", data.dtype)), **options)
+
+
+def _assert_known_values(path, fmt) -> None:
+    with read_model(str(path), fmt) as graph:
         seen = {}
         for bn in graph.bn_layers():
             arrays = graph.bn_weights(bn)
@@ -95,20 +152,32 @@ def test_corrupted_statistics_name_layer_and_channels(models, generation, fmt):
 
 
 def _datasets_read(monkeypatch) -> list[str]:
-    """Record every HDF5 dataset and checkpoint tensor bnlint reads."""
+    """Record every HDF5 dataset and checkpoint tensor bnlint reads: through h5py's
+    high-level API, the HDF5 weight reader's own (low-level) reads, and the TF bundle."""
     read: list[str] = []
     original_getitem = h5py.Dataset.__getitem__
+    original_stored = weights_h5._stored
     original_read = Bundle.read
 
     def getitem(self, key):
         read.append(self.name)
         return original_getitem(self, key)
 
+    def stored(parent, name, where, raw):
+        array = original_stored(parent, name, where, raw)
+
+        def recorded_read():
+            read.append(where)
+            return array.read()
+
+        return dataclasses.replace(array, read=recorded_read)
+
     def bundle_read(self, key):
         read.append(key)
         return original_read(self, key)
 
     monkeypatch.setattr(h5py.Dataset, "__getitem__", getitem)
+    monkeypatch.setattr(weights_h5, "_stored", stored)
     monkeypatch.setattr(Bundle, "read", bundle_read)
     return read
 

@@ -6,6 +6,7 @@ JSON config, only in different places.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -21,6 +22,7 @@ def build_root(model_config: Any) -> Layer:
     return _build(model_config, parent=None, wiring=None)
 
 
+@functools.lru_cache(maxsize=1024)  # a few distinct class names, hundreds of layers
 def keras_snake(name: str) -> str:
     """keras.src.utils.naming.to_snake_case: BatchNormalization -> batch_normalization, ReLU -> re_lu.
     Keras names unnamed layers and weight groups with it."""

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from ..context import TrainingContext
@@ -22,29 +22,41 @@ def _outside_keras(module: Any) -> bool:
     return module.split(".")[0] not in KERAS_MODULES
 
 
-def findings(value: Any, key: str = "") -> Iterator[str]:
+def findings(value: Any, key: str = "") -> list[str]:
     """What in one JSON value runs code on load: bytecode, or a reference into a module outside Keras."""
-    if isinstance(value, dict):
-        if value.get("class_name") == "__lambda__":
-            yield f"Python bytecode in '{key or 'function'}'"
-            return
-        module, name = value.get("module"), value.get("class_name")
-        if _outside_keras(module):
-            target = value.get("config") if name == "function" else name
-            yield f"{'function' if name == 'function' else 'class'} '{target}' from module '{module}'"
-        registered = value.get("registered_name")
-        if isinstance(registered, str) and ">" in registered and registered.split(">")[0] not in KERAS_MODULES:
-            yield f"custom object '{registered}'"
-        for child_key, child in value.items():
-            if child_key in ("layers", *WRAPPER_KEYS) and isinstance(child, (list, dict)):
-                continue  # nested layers are reported as themselves
-            if isinstance(child, str) and child == "lambda" and child_key.endswith("_type"):
-                yield f"Python bytecode in '{child_key[: -len('_type')]}'"
-            else:
-                yield from findings(child, child_key)
-    elif isinstance(value, list):
+    found: list[str] = []
+    _collect(value, key, found)
+    return found
+
+
+def _collect(value: Any, key: str, found: list[str]) -> None:
+    # A plain recursive walk, not generators: a ResNet152 config has ~20,000 values.
+    if isinstance(value, list):
         for item in value:
-            yield from findings(item, key)
+            if isinstance(item, (dict, list)):
+                _collect(item, key, found)
+        return
+    if not isinstance(value, dict):
+        return
+    if value.get("class_name") == "__lambda__":
+        found.append(f"Python bytecode in '{key or 'function'}'")
+        return
+    module, name = value.get("module"), value.get("class_name")
+    if _outside_keras(module):
+        target = value.get("config") if name == "function" else name
+        found.append(f"{'function' if name == 'function' else 'class'} '{target}' from module '{module}'")
+    registered = value.get("registered_name")
+    if isinstance(registered, str) and ">" in registered and registered.split(">")[0] not in KERAS_MODULES:
+        found.append(f"custom object '{registered}'")
+    for child_key, child in value.items():
+        if isinstance(child, str):
+            if child == "lambda" and child_key.endswith("_type"):
+                found.append(f"Python bytecode in '{child_key[: -len('_type')]}'")
+        elif isinstance(child, (dict, list)) and child_key not in NESTED_LAYER_KEYS:
+            _collect(child, child_key, found)
+
+
+NESTED_LAYER_KEYS = frozenset(("layers", *WRAPPER_KEYS))  # nested layers are reported as themselves
 
 
 def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
