@@ -70,6 +70,7 @@ def _write_step(path: str, folder: str, runs: int) -> dict[str, float]:
     samples: dict[str, list[float]] = {"fix": [], "copy": [], "copy+fsync": []}
     target = os.path.join(folder, "out" + os.path.splitext(path)[1])
     for _ in range(runs):
+        _settle()
         start = time.perf_counter()
         model = open_model(path, kind)
         for fix in fixes:
@@ -77,10 +78,12 @@ def _write_step(path: str, folder: str, runs: int) -> dict[str, float]:
         model.save(target, [])
         samples["fix"].append(time.perf_counter() - start)
         os.unlink(target)
+        _settle()
         start = time.perf_counter()
         shutil.copy(path, target)
         samples["copy"].append(time.perf_counter() - start)
         os.unlink(target)
+        _settle()
         start = time.perf_counter()
         shutil.copy(path, target)
         with open(target, "rb") as handle:
@@ -88,6 +91,13 @@ def _write_step(path: str, folder: str, runs: int) -> dict[str, float]:
         samples["copy+fsync"].append(time.perf_counter() - start)
         os.unlink(target)
     return {key: statistics.median(values) for key, values in samples.items()}
+
+
+def _settle() -> None:
+    """Let the previous run's write-back and freed blocks reach the disk before timing the
+    next one: otherwise each run pays part of the one before it (unlinking 100 MB)."""
+    os.sync()
+    time.sleep(0.2)
 
 
 def main() -> None:

@@ -5,7 +5,9 @@ Only wiring lives here: options become lint Options, results go to a formatter.
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import sys
 
 import click
@@ -138,8 +140,18 @@ def inspect(model, output_format):
 
 
 def run() -> None:
+    # A lint allocates many small objects (model configs, ASTs) that reference counting
+    # frees; fewer cycle collections during the run, and none over the whole heap at exit
+    # (ResNet50 .keras: ~20 ms of ~280).
+    gc.set_threshold(10_000, 50, 50)
+    # bnlint does no linear algebra, but importing numpy starts an OpenBLAS thread per
+    # core (~25 ms on 2 cores, more on big machines). Only the command line does this:
+    # `import bnlint` in a user's process must not change their numpy.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         main(standalone_mode=True)
     except InputError as exc:  # a bad [tool.bnlint] setting or option value
         click.echo(f"bnlint: error: {exc}", err=True)
         sys.exit(2)
+    finally:
+        gc.freeze()

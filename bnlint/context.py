@@ -14,11 +14,6 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 from .errors import InputError
 
 FIELDS = ("dataset_size", "batch_size", "epochs", "steps", "min_batch_size")
@@ -103,6 +98,10 @@ def find_pyproject(start: str) -> str | None:
 
 def load_settings(pyproject: str) -> dict[str, Any]:
     """`[tool.bnlint]` with dashes turned into underscores; {} if there is none."""
+    if sys.version_info >= (3, 11):  # imported only when a pyproject.toml was found
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         with open(pyproject, "rb") as handle:
             data = tomllib.load(handle)

@@ -21,7 +21,7 @@ from test_bad_input import BAD
 
 import bnlint
 from bnlint.verify import run_jobs
-from bnlint.writers import atomic
+from bnlint.writers import atomic, copying
 from bnlint.writers.keras_zip import KerasZipFile
 
 from fix_helpers import cli, copy_model, digest, leftovers
@@ -67,7 +67,13 @@ def _no_space(*args, **kwargs):
 
 STEPS = {  # each step of a write, broken the way a full disk breaks it
     "fsync": [(os, "fsync")],
-    "copy": [(os, "copy_file_range"), (shutil, "copyfileobj"), (shutil, "copyfile"), (shutil, "copy2")],
+    "copy": [
+        (os, "copy_file_range"),
+        (copying, "_buffered_copy"),  # unaligned ranges are copied through a buffer, not the kernel
+        (shutil, "copyfileobj"),
+        (shutil, "copyfile"),
+        (shutil, "copy2"),
+    ],
     "swap": [(os, "replace"), (os, "rename"), (atomic, "_exchange")],  # files: replace; SavedModel: exchange
 }
 

@@ -5,7 +5,9 @@ they say."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import zipfile
 
 import h5py
@@ -13,10 +15,11 @@ import legacy_files as legacy
 import pytest
 
 import bnlint
+from bnlint.errors import InputError
 from bnlint.readers.h5_common import chunked_attr
 from bnlint.readers.keras_config import build_root
 from bnlint.rules import RULES
-from bnlint.writers import legacy_order
+from bnlint.writers import copying, legacy_order
 from bnlint.writers.savedmodel import SavedModelDir
 from bnlint.writers.zipsplice import splice
 
@@ -85,6 +88,33 @@ def test_splice_handles_zip64_records_and_file_replacements(tmp_path):
         assert new.read("config.json") == b'{"a": 1}'
         assert new.read("middle.bin") == b"x" * 5000
         assert new.read("model.weights.h5") == b"n" * 7000
+
+
+@pytest.mark.parametrize("kernel", [True, False], ids=["copy_file_range", "without"])
+@pytest.mark.parametrize("start, at", [(0, 0), (1474, 1474), (1474, 0), (5000, 17)])
+def test_copy_range_copies_exact_bytes(tmp_path, monkeypatch, start, at, kernel):
+    """Every path of the copy (kernel from page boundaries, a buffered head, a buffered
+    whole range, no copy_file_range at all) writes exactly the bytes asked for."""
+    data = os.urandom(3 * copying.CHUNK + 12345)
+    (tmp_path / "src").write_bytes(data)
+    if not kernel:
+        monkeypatch.setattr(os, "copy_file_range", _cross_device)
+    with open(tmp_path / "src", "rb") as src, open(tmp_path / "out", "wb") as out:
+        out.write(b"h" * at)
+        copying.copy_range(src, out, start, len(data) - start - 7)
+        out.write(b"tail")
+    assert (tmp_path / "out").read_bytes() == b"h" * at + data[start:-7] + b"tail"
+
+
+def _cross_device(*args):
+    raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+
+def test_copy_range_of_a_truncated_file_is_an_input_error(tmp_path):
+    (tmp_path / "src").write_bytes(b"x" * 100)
+    with open(tmp_path / "src", "rb") as src, open(tmp_path / "out", "wb") as out:
+        with pytest.raises(InputError, match="truncated"):
+            copying.copy_range(src, out, 0, 200)
 
 
 @pytest.mark.parametrize("name", SAVEDMODELS)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 from ..graph import ModelGraph
-from . import h5, keras_zip, savedmodel
 
-_READERS = {"keras": keras_zip.read, "h5": h5.read, "savedmodel": savedmodel.read}
+# Imported on use: a run over .keras files need not load the SavedModel parsers.
+_READERS = {"keras": "keras_zip", "h5": "h5", "savedmodel": "savedmodel"}
 
 
 def read_model(path: str, kind: str) -> ModelGraph:
     if kind == "savedmodel" and not os.path.isdir(path):
         path = os.path.dirname(path) or "."
-    return _READERS[kind](path)
+    return importlib.import_module(f"{__name__}.{_READERS[kind]}").read(path)

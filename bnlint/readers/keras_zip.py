@@ -11,7 +11,6 @@ from typing import Any, BinaryIO
 from ..errors import InputError
 from ..graph import ModelGraph, generation_of
 from ..weights import BNWeights, Unavailable
-from .h5_common import open_h5, optimizer_iterations_v3
 from .keras_config import build_root
 from .weights_h5 import KerasArchiveWeights
 
@@ -32,11 +31,12 @@ def read(path: str) -> ModelGraph:
         config = _json_member(archive, CONFIG)
         metadata = _json_member(archive, METADATA) if METADATA in names else {}
         keras_version = metadata.get("keras_version") if isinstance(metadata, dict) else None
-        iterations = _iterations(path, archive) if WEIGHTS in names else None
     root = build_root(config)
-    weights = (
-        KerasArchiveWeights(path, root, WEIGHTS) if WEIGHTS in names else Unavailable(f"the archive has no {WEIGHTS}")
-    )
+    if WEIGHTS in names:
+        weights = KerasArchiveWeights(path, root, WEIGHTS)
+        iterations = weights.optimizer_iterations()  # opens the member once, for the BN reads too
+    else:
+        weights, iterations = Unavailable(f"the archive has no {WEIGHTS}"), None
     return ModelGraph(
         path=path,
         kind="keras",
@@ -54,16 +54,6 @@ def _json_member(archive: zipfile.ZipFile, name: str) -> Any:
         return json.loads(archive.read(name))
     except (ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise InputError(f"{name} is not valid JSON ({exc})") from None
-
-
-def _iterations(path: str, archive: zipfile.ZipFile) -> int | None:
-    """None also when the weights member is unreadable: the architecture can still be
-    linted, and the weight checks report the damage as a note."""
-    try:
-        with open_member(path, archive, WEIGHTS) as stream, open_h5(stream) as h5:
-            return optimizer_iterations_v3(h5)
-    except InputError:
-        return None
 
 
 def open_member(path: str, archive: zipfile.ZipFile, name: str) -> BinaryIO:

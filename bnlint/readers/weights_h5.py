@@ -13,7 +13,6 @@ read itself for a BN layer's few hundred floats (ResNet50's 212 BN arrays: ~2x f
 from __future__ import annotations
 
 import contextlib
-import zipfile
 from typing import Any, BinaryIO
 
 import h5py
@@ -23,7 +22,7 @@ from h5py import h5a, h5d, h5g, h5o, h5s, h5t
 from ..errors import InputError
 from ..graph import Layer
 from ..weights import StoredArray, WeightError, WeightSource, variable_names
-from .h5_common import chunked_attr, open_h5
+from .h5_common import chunked_attr, open_h5, optimizer_iterations_v3
 from .keras_config import WRAPPER_KEYS, keras_snake
 
 OPS_MODULE = "keras.src.ops"  # symbolic ops (x + 3) listed among layers, but without weights
@@ -135,11 +134,22 @@ class KerasArchiveWeights(_LazyH5):
         self._groups = vars_groups(root)
 
     def _open_streams(self) -> tuple[Any, BinaryIO]:
+        import zipfile  # here: reading a legacy .h5 need not load it
+
         from .keras_zip import open_member
 
         archive = self._files.enter_context(zipfile.ZipFile(self._path))
         stream = self._files.enter_context(open_member(self._path, archive, self._member))
         return stream, stream  # h5py seeks before every read: sharing the stream is safe
+
+    def optimizer_iterations(self) -> int | None:
+        """None also when the member is unreadable: the architecture can still be linted,
+        and the weight checks report the damage as a note."""
+        try:
+            h5, _ = self._file()
+        except InputError:
+            return None
+        return optimizer_iterations_v3(h5)
 
     def stored(self, layer: Layer) -> dict[str, StoredArray]:
         where = self._groups.get(id(layer))
@@ -213,9 +223,10 @@ class LegacyH5Weights(_LazyH5):
     def stored(self, layer: Layer) -> dict[str, StoredArray]:
         top = _top_level(layer)
         h5, raw = self._file()
-        if _group(h5.id, "model_weights") is None:
+        weights = _group(h5.id, "model_weights")
+        if weights is None:
             raise InputError("the file has no model_weights group")
-        group = _group(h5.id, f"model_weights/{top.name}")
+        group = _group(weights, top.name)
         if group is None:
             raise WeightError(f"model_weights has no group for layer '{top.name}'")
         found: dict[str, StoredArray] = {}

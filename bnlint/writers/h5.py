@@ -5,7 +5,6 @@ the copy in place with h5py: `model_config`, each layer group's `weight_names` o
 from __future__ import annotations
 
 import json
-import shutil
 from typing import Any
 
 import h5py
@@ -18,6 +17,7 @@ from ..graph import Generation, Layer, generation_of
 from ..readers.h5_common import chunked_attr, open_h5, text_attr
 from ..readers.keras_config import build_root
 from . import legacy_order
+from .copying import copy_file
 from .model_file import ModelFile
 from .weight_ops import VariableStore, layout_changed
 
@@ -32,11 +32,12 @@ class H5File(ModelFile):
             raise InputError("HDF5 file holds no model_config: nothing to fix")
         self.original = json.loads(raw)  # parsed twice: faster than a deep copy, and one stays pristine
         self.rules = Rules(keras3=generation_of(self.keras_version) is Generation.KERAS3)
-        self.documents = [Document(json.loads(raw), build_root(self.original).path)]
+        self.before = build_root(self.original)  # the graph as stored, built once
+        self.documents = [Document(json.loads(raw), self.before.path)]
 
     def write(self, temp: str, weight_edits: list[Edit]) -> None:
-        shutil.copyfile(self.path, temp)
-        before, after = build_root(self.original), build_root(self.documents[0].entry)
+        copy_file(self.path, temp)
+        before, after = self.before, build_root(self.documents[0].entry)
         with h5py.File(temp, "r+") as h5:
             _set_string(h5.attrs, "model_config", json.dumps(self.documents[0].entry))
             weights = h5["model_weights"] if isinstance(h5.get("model_weights"), h5py.Group) else h5

@@ -41,11 +41,12 @@ class KerasZipFile(ModelFile):
         self.has_weights = WEIGHTS in names
         self.keras_version = metadata.get("keras_version") if isinstance(metadata, dict) else None
         self.rules = Rules(keras3=generation_of(self.keras_version) is Generation.KERAS3)
-        self.documents = [Document(json.loads(raw), build_root(self.original).path)]
+        self.before = build_root(self.original)  # the graph as stored, built once
+        self.documents = [Document(json.loads(raw), self.before.path)]
 
     def write(self, temp: str, weight_edits: list[Edit]) -> None:
         replacements: dict[str, bytes | str] = {CONFIG: json.dumps(self.documents[0].entry).encode()}
-        before, after = build_root(self.original), build_root(self.documents[0].entry)
+        before, after = self.before, build_root(self.documents[0].entry)
         scratch = None
         try:
             if weight_edits or layout_changed(before, after):

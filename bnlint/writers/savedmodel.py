@@ -23,6 +23,7 @@ from ..errors import InputError
 from ..readers import protowire
 from ..readers.keras_config import build_root
 from ..readers.savedmodel import LAYER_IDENTIFIERS, METADATA, node_layers
+from .copying import copy_file
 from .model_file import ModelFile
 
 NODE, PATH, IDENTIFIER, JSON = 1, 3, 4, 5
@@ -69,9 +70,9 @@ class SavedModelDir(ModelFile):
         for name in os.listdir(self.path):
             source, target = os.path.join(self.path, name), os.path.join(temp, name)
             if os.path.isdir(source):
-                shutil.copytree(source, target)
+                shutil.copytree(source, target, copy_function=copy_file)
             elif name != METADATA:
-                shutil.copy2(source, target)
+                copy_file(source, target)
         with open(os.path.join(temp, METADATA), "wb") as out:
             out.write(self.encode())
         shutil.copystat(os.path.join(self.path, METADATA), os.path.join(temp, METADATA))

@@ -1,6 +1,6 @@
 """Rewrite a zip archive with some members replaced and every other byte kept.
 
-Unchanged members (local header and data) are copied verbatim with copy_file_range, and
+Unchanged members (local header and data) are copied verbatim in the kernel (copying.py), and
 the central directory is the original one with only the moved offsets and the replaced
 members' CRC and sizes patched. Nothing is decompressed or re-checksummed except the
 replaced members, so rewriting a 100 MB `.keras` costs about one file copy, and an
@@ -9,7 +9,6 @@ archive rewritten with identical members is byte-identical to the original.
 
 from __future__ import annotations
 
-import errno
 import os
 import struct
 import zipfile
@@ -18,13 +17,12 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from ..errors import InputError
+from .copying import copy_range
 
 LOCAL, CENTRAL = b"PK\x03\x04", b"PK\x01\x02"
 EOCD, ZIP64_EOCD, ZIP64_LOCATOR = b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07"
 MAX32 = 0xFFFFFFFF
 CHUNK = 1 << 20
-# copy_file_range is unsupported here (old kernel, other filesystems): copy through Python.
-_NO_KERNEL_COPY = {errno.ENOSYS, errno.EXDEV, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF, errno.EPERM}
 
 
 @dataclass
@@ -57,7 +55,7 @@ def splice(src: BinaryIO, out: BinaryIO, replacements: dict[str, bytes | str]) -
         if record.name in replacements:
             sizes[id(record)] = _write_member(src, out, record, replacements[record.name])
         else:
-            _copy_range(src, out, record.offset, end - record.offset)
+            copy_range(src, out, record.offset, end - record.offset)
     new_cd_offset = out.tell()
     for record in records:
         _patch_central(record, new_offsets[id(record)], sizes.get(id(record)))
@@ -187,7 +185,7 @@ def _write_file_member(out: BinaryIO, record: _Record, header: bytearray, name_l
         old_sizes = struct.unpack("<LL", header[18:26])
         _patch_sizes(header, 14, 30 + name_len, extra_len, old_sizes, crc, size, size, with_offset=False)
         out.write(header)
-        _copy_range(handle, out, 0, size)
+        copy_range(handle, out, 0, size)
     return crc, size, size
 
 
@@ -236,31 +234,3 @@ def _patch_tail(tail: bytearray, cd_offset: int, cd_end: int) -> bytearray:
             raise InputError("the rewritten archive needs ZIP64 offsets the original has no room for")
         struct.pack_into("<L", tail, eocd + 16, cd_offset)
     return tail
-
-
-def _copy_range(src: BinaryIO, out: BinaryIO, start: int, length: int) -> None:
-    """Copy bytes in the kernel where possible (no trip through Python buffers)."""
-    out.flush()
-    done = 0
-    try:
-        while done < length:
-            copied = os.copy_file_range(src.fileno(), out.fileno(), length - done, start + done)
-            if copied == 0:
-                raise InputError("zip archive is truncated")
-            done += copied
-        out.seek(0, os.SEEK_END)
-        return
-    except AttributeError:  # no copy_file_range on this platform
-        out.seek(0, os.SEEK_END)
-    except OSError as exc:
-        if exc.errno not in _NO_KERNEL_COPY:
-            raise  # a real write failure (disk full, I/O error), not a missing feature
-        out.seek(0, os.SEEK_END)
-    src.seek(start + done)
-    remaining = length - done
-    while remaining:
-        chunk = src.read(min(CHUNK, remaining))
-        if not chunk:
-            raise InputError("zip archive is truncated")
-        out.write(chunk)
-        remaining -= len(chunk)
