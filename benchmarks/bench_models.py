@@ -1,6 +1,6 @@
 """Benchmark: `bnlint` on large saved models versus loading them with Keras.
 
-    pip install -e '.[dev]' && python benchmarks/bench_models.py [--runs 5]
+    pip install -e '.[dev]' && python benchmarks/bench_models.py [--runs 15]
 
 Baseline: what a user would otherwise write, `keras.models.load_model(path)` and a
 walk over the BN layers, run as its own process like bnlint. Models are
@@ -63,7 +63,7 @@ def ensure_models(build: str = BUILD, variant: str = "") -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="runs per bnlint case (median reported)")
+    parser.add_argument("--runs", type=int, default=15, help="runs per bnlint case (median reported; cheap)")
     parser.add_argument("--baseline-runs", type=int, default=3, help="runs per Keras baseline case")
     args = parser.parse_args()
 
