@@ -32,13 +32,27 @@ def user_env(env: dict | None = None) -> dict:
 
 
 def measure(command: list[str], runs: int, env: dict | None = None) -> dict[str, float]:
+    return measure_together({"it": (command, runs)}, env)["it"]
+
+
+def measure_together(commands: dict[str, tuple[list[str], int]], env: dict | None = None) -> dict[str, dict]:
+    """Median time and peak RSS per named (command, runs), the runs of all commands
+    interleaved evenly over the session, so that a machine that speeds up or slows down
+    meanwhile weighs on each command alike (a ratio of medians stays fair)."""
     env = user_env(env)
-    run_once(command, env)  # warm-up, untimed: bytecode and the page cache, as on a second use
-    samples = [run_once(command, env) for _ in range(runs)]
+    for command, _ in commands.values():
+        run_once(command, env)  # warm-up, untimed: bytecode and the page cache, as on a second use
+    order = sorted(((i + 0.5) / runs, name) for name, (_, runs) in commands.items() for i in range(runs))
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _, name in order:
+        samples[name].append(run_once(commands[name][0], env))
     return {
-        "median_s": statistics.median(s for s, _ in samples),
-        "peak_rss_mib": max(m for _, m in samples),
-        "runs": runs,
+        name: {
+            "median_s": statistics.median(s for s, _ in runs),
+            "peak_rss_mib": max(m for _, m in runs),
+            "runs": len(runs),
+        }
+        for name, runs in samples.items()
     }
 
 

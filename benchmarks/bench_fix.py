@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from _measure import measure, print_rss_scaling
+from _measure import measure_together, print_rss_scaling
 from bench_models import CACHE, FORMATS, HERE, ensure_models
 
 BUILD = """
@@ -41,7 +41,7 @@ model = keras.Model(inp, keras.layers.Dense(2)(base(inp)))
 for suffix in sys.argv[3:]:
     model.save(sys.argv[2] + suffix)
 """
-COPY = "import shutil, sys; shutil.copy(sys.argv[1], sys.argv[2])"
+COPY_COMMAND = [sys.executable, "-c", "import shutil, sys; shutil.copy(sys.argv[1], sys.argv[2])"]
 
 
 def write_step(path: str, folder: str, runs: int) -> dict[str, float]:
@@ -112,8 +112,9 @@ def main() -> None:
             write = write_step(path, folder, args.runs)
             out = os.path.join(folder, "cli" + os.path.splitext(path)[1])
             command = [sys.executable, "-m", "bnlint", "--fix", "--select", "BN014", "-o", out, path]
-            whole = measure(command, args.runs, env)  # OUT exists after the first run: replaced, as in place
-            copy = measure([sys.executable, "-c", COPY, path, out], args.runs, env)
+            # OUT exists after the first run: replaced, as in place
+            both = measure_together({"fix": (command, args.runs), "copy": ([*COPY_COMMAND, path, out], args.runs)}, env)
+            whole, copy = both["fix"], both["copy"]
             rows.append((case, size, write, whole, copy))
 
     print()

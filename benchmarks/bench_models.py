@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 
-from _measure import measure, print_rss_scaling
+from _measure import measure_together, print_rss_scaling
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.path.join(HERE, ".cache")
@@ -72,9 +72,14 @@ def main() -> None:
     rows = []
     for case, path in ensure_models().items():
         size = os.path.getsize(path) / 2**20
-        ours = measure([*bnlint, path], args.runs, env)
-        theirs = measure([sys.executable, "-c", BASELINE, path], args.baseline_runs, env)
-        rows.append((case, size, ours, theirs))
+        both = measure_together(
+            {
+                "bnlint": ([*bnlint, path], args.runs),
+                "keras": ([sys.executable, "-c", BASELINE, path], args.baseline_runs),
+            },
+            env,
+        )
+        rows.append((case, size, both["bnlint"], both["keras"]))
 
     print()
     print("bnlint vs baseline (keras.models.load_model + walk BN layers), whole process, median of runs")

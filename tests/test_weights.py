@@ -73,6 +73,26 @@ def test_reads_bn_variables_in_any_hdf5_storage(models, tmp_path, fmt, storage):
     _assert_known_values(path, fmt)
 
 
+def test_weights_of_another_layer_are_not_read(models, tmp_path):
+    """Keras 3 records each layer's name beside its variables; a group that holds another
+    layer's weights (a mapping bnlint got wrong, or an edited file) is a note, not data."""
+    source = models.path("i3-known", "keras3", "keras")
+    with zipfile.ZipFile(source) as archive:
+        archive.extractall(tmp_path / "members")
+        names = archive.namelist()
+    with h5py.File(tmp_path / "members" / "model.weights.h5", "r+") as h5:
+        h5["layers/functional/layers/batch_normalization/vars"].attrs["name"] = "bn2"
+    path = tmp_path / "swapped.keras"
+    with zipfile.ZipFile(path, "w") as archive:  # stored, as Keras writes it: read in place
+        for name in names:
+            archive.write(tmp_path / "members" / name, name)
+    with read_model(str(path), "keras") as graph:
+        bn1 = next(layer for layer in graph.bn_layers() if layer.name == "bn1")
+        assert graph.bn_weights(bn1) is None
+        [note] = graph.all_notes()
+    assert "holds layer 'bn2', not 'bn1'" in note and "base/bn1" in note
+
+
 def _restore_datasets(path, compact=False, **options) -> None:
     """Rewrite every float dataset of an HDF5 file with the given storage options."""
     with h5py.File(path, "r+") as h5:

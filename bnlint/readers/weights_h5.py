@@ -73,23 +73,32 @@ def _group(parent: Any, path: str) -> Any:
     return group if isinstance(group, h5g.GroupID) else None
 
 
+class _Attributes:
+    """What chunked_attr asks of an object's attributes, through h5py's low-level API
+    (its AttributeManager costs ~2x as much per read)."""
+
+    def __init__(self, object_id: Any):
+        self._id = object_id
+
+    def __contains__(self, name: str) -> bool:
+        return h5a.exists(self._id, name.encode())
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        attr = h5a.open(self._id, name.encode())
+        out = np.empty(attr.shape, dtype=attr.dtype)
+        attr.read(out)
+        return out
+
+
 def _name_attr(group: Any) -> str | None:
-    """The group's `name` attribute; Keras 3 writes a variable-length string, read here
-    without h5py's high-level attribute machinery (3x slower)."""
-    if not h5a.exists(group, b"name"):
+    attrs = _Attributes(group)
+    if "name" not in attrs:
         return None
-    attr = h5a.open(group, b"name")
-    if attr.shape == () and attr.get_type().is_variable_str():
-        out = np.empty((), dtype=_VLEN_STR)
-        attr.read(out, mtype=_VLEN_STR_TYPE)
-        value = out[()]
-    else:
-        value = h5py.Group(group).attrs.get("name")
+    value = attrs["name"]
+    value = value.item() if value.shape == () else value
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-_VLEN_STR = h5py.string_dtype()
-_VLEN_STR_TYPE = h5t.py_create(_VLEN_STR)
 _IEEE_FLOATS = [
     (h5type, np.dtype(dtype))
     for h5type, dtype in (
@@ -208,14 +217,19 @@ class LegacyH5Weights(_LazyH5):
     def __init__(self, path: str):
         super().__init__()
         self._path = path
+        self._model_weights: Any = None
         self._names: dict[str, list[str]] = {}  # top-level group -> its weight_names, read once
 
     def _weight_names(self, top: str, group: Any) -> list[str]:
         # A nested base keeps all its weights in one group: without this cache, every one of
         # its BN layers re-read (and decoded) the whole list.
         if top not in self._names:
-            self._names[top] = chunked_attr(h5py.Group(group).attrs, "weight_names") or []
+            self._names[top] = chunked_attr(_Attributes(group), "weight_names") or []
         return self._names[top]
+
+    def close(self) -> None:
+        super().close()
+        self._model_weights = None
 
     def _open_streams(self) -> tuple[Any, BinaryIO]:
         return self._path, self._files.enter_context(open(self._path, "rb", buffering=0))
@@ -223,10 +237,11 @@ class LegacyH5Weights(_LazyH5):
     def stored(self, layer: Layer) -> dict[str, StoredArray]:
         top = _top_level(layer)
         h5, raw = self._file()
-        weights = _group(h5.id, "model_weights")
-        if weights is None:
-            raise InputError("the file has no model_weights group")
-        group = _group(weights, top.name)
+        if self._model_weights is None:
+            self._model_weights = _group(h5.id, "model_weights")
+            if self._model_weights is None:
+                raise InputError("the file has no model_weights group")
+        group = _group(self._model_weights, top.name)
         if group is None:
             raise WeightError(f"model_weights has no group for layer '{top.name}'")
         found: dict[str, StoredArray] = {}
