@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
+import sys
 import time
 
 
@@ -20,6 +21,13 @@ def run_once(command: list[str], env: dict | None = None) -> tuple[float, float]
     if process.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{stderr[-2000:]}")
     return elapsed, usage.ru_maxrss / 1024
+
+
+def bnlint_command() -> list[str]:
+    """`bnlint` as a user runs it: the console script pip installed beside this Python
+    (`python -m bnlint` adds runpy's start-up), or the module where there is none."""
+    script = os.path.join(os.path.dirname(sys.executable), "bnlint")
+    return [script] if os.path.exists(script) else [sys.executable, "-m", "bnlint"]
 
 
 def user_env(env: dict | None = None) -> dict:

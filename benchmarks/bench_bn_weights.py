@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
-from _measure import measure
+from _measure import bnlint_command, measure
 from bench_models import ensure_models
 
 CASES = {
@@ -34,7 +33,7 @@ def main() -> None:
     for case, path in ensure_models().items():
         cells = []
         for extra in CASES.values():
-            command = [sys.executable, "-m", "bnlint", *(["inspect", path] if extra is None else [path, *extra])]
+            command = [*bnlint_command(), *(["inspect", path] if extra is None else [path, *extra])]
             result = measure(command, args.runs, env)
             cells.append(f"{result['median_s']:>12.3f} s / {result['peak_rss_mib']:>5.0f} Mi")
         print(f"{case:<18}{os.path.getsize(path) / 2**20:>9.0f}" + "".join(f"{cell:>26}" for cell in cells))

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from _measure import measure_together, print_rss_scaling
+from _measure import bnlint_command, measure_together, print_rss_scaling
 from bench_models import CACHE, FORMATS, HERE, ensure_models
 
 BUILD = """
@@ -111,7 +111,7 @@ def main() -> None:
             size = os.path.getsize(path) / 2**20
             write = write_step(path, folder, args.runs)
             out = os.path.join(folder, "cli" + os.path.splitext(path)[1])
-            command = [sys.executable, "-m", "bnlint", "--fix", "--select", "BN014", "-o", out, path]
+            command = [*bnlint_command(), "--fix", "--select", "BN014", "-o", out, path]
             # OUT exists after the first run: replaced, as in place
             both = measure_together({"fix": (command, args.runs), "copy": ([*COPY_COMMAND, path, out], args.runs)}, env)
             whole, copy = both["fix"], both["copy"]

@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 
-from _measure import measure_together, print_rss_scaling
+from _measure import bnlint_command, measure_together, print_rss_scaling
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.path.join(HERE, ".cache")
@@ -68,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    bnlint = [sys.executable, "-m", "bnlint", "--format", "json"]
+    bnlint = [*bnlint_command(), "--format", "json"]
     rows = []
     for case, path in ensure_models().items():
         size = os.path.getsize(path) / 2**20
