@@ -108,19 +108,27 @@ def parse_nodes(inbound_nodes: Any) -> list[CallNode]:
 def _history_names(value: Any) -> list[str]:
     """Names of the layers referenced by Keras 3 `__keras_tensor__` entries, in order."""
     found: list[str] = []
-    if isinstance(value, dict):
-        history = (
-            value.get("config", {}).get("keras_history") if value.get("class_name") == "__keras_tensor__" else None
-        )
-        if isinstance(history, list) and history:
-            found.append(str(history[0]))
-        else:
-            for item in value.values():
-                found.extend(_history_names(item))
-    elif isinstance(value, list):
-        for item in value:
-            found.extend(_history_names(item))
+    _collect_history(value, found)
     return found
+
+
+def _collect_history(value: Any, found: list[str]) -> None:
+    # One list for the whole walk: call arguments nest deeply, and every layer has some.
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            config = value.get("config")
+            history = config.get("keras_history") if isinstance(config, dict) else None
+            if isinstance(history, list) and history:
+                found.append(str(history[0]))
+                return
+        items = value.values()
+    elif isinstance(value, list):
+        items = value
+    else:
+        return
+    for item in items:
+        if isinstance(item, (dict, list)):
+            _collect_history(item, found)
 
 
 def _plain_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
