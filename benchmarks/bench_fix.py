@@ -58,12 +58,14 @@ def write_step(path: str, folder: str, runs: int) -> dict[str, float]:
 
 
 def _write_step(path: str, folder: str, runs: int) -> dict[str, float]:
+    from bnlint.cli import tune_interpreter
     from bnlint.context import from_options
     from bnlint.detect import kind_of
     from bnlint.edits import apply_fix
     from bnlint.linting import Options, lint_file
     from bnlint.writers import open_model
 
+    tune_interpreter()  # as `bnlint --fix` runs
     kind = kind_of(path)
     fixes = [d.fix for d in lint_file(path, Options(select=("BN014",), context=from_options("bench"))).diagnostics]
     assert fixes, "BN014 should fire on the unfrozen base"
