@@ -39,10 +39,6 @@ def user_env(env: dict | None = None) -> dict:
     return env
 
 
-def measure(command: list[str], runs: int, env: dict | None = None) -> dict[str, float]:
-    return measure_together({"it": (command, runs)}, env)["it"]
-
-
 def measure_together(commands: dict[str, tuple[list[str], int]], env: dict | None = None) -> dict[str, dict]:
     """Median time and peak RSS per named (command, runs), the runs of all commands
     interleaved evenly over the session, so that a machine that speeds up or slows down
