@@ -98,14 +98,20 @@ def find_pyproject(start: str) -> str | None:
 
 def load_settings(pyproject: str) -> dict[str, Any]:
     """`[tool.bnlint]` with dashes turned into underscores; {} if there is none."""
-    if sys.version_info >= (3, 11):  # imported only when a pyproject.toml was found
+    try:
+        with open(pyproject, "rb") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise InputError(f"{pyproject}: cannot read [tool.bnlint] ({exc})") from None
+    if b"bnlint" not in text:  # however the table is spelled, its name is in the file
+        return {}  # most projects: no TOML parser loaded, and a broken file is not ours to judge
+    if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
     try:
-        with open(pyproject, "rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"{pyproject}: cannot read [tool.bnlint] ({exc})") from None
     table = data.get("tool", {}).get("bnlint", {})
     return {key.replace("-", "_"): value for key, value in table.items()}

@@ -86,6 +86,28 @@ def test_optimizer_iterations_are_the_horizon(models, generation, fmt):
     assert "96%" in bn002["message"]
 
 
+@pytest.mark.parametrize(
+    "text, batch_size",
+    [
+        ("[tool]\nbnlint = { batch-size = 8 }\n", 8),  # the same table, spelled inline
+        ('tool.bnlint."batch-size" = 8\n', 8),  # ... or as dotted keys
+        ("[project]\nname = 'x'\n[tool.ruff]\nline-length = 99\n", None),
+        ("this is [not toml\n", None),  # someone else's broken file is not a bnlint error
+    ],
+)
+def test_pyproject_settings_in_any_spelling(tmp_path, models, text, batch_size):
+    (tmp_path / "pyproject.toml").write_text(text)
+    path = tmp_path / "model.keras"
+    path.write_bytes(models.path("BN003-0", "keras3", "keras").read_bytes())
+    [result] = bnlint.lint(str(path))["files"]
+    assert result["error"] is None
+    messages = [d["message"] for d in result["diagnostics"] if d["code"] == "BN003"]
+    if batch_size is None:
+        assert not any("pyproject.toml" in m for m in messages)
+    else:
+        assert any(f"batch size {batch_size} (from pyproject.toml" in m for m in messages), messages
+
+
 def test_context_priority_cli_over_pyproject(tmp_path, models):
     (tmp_path / "pyproject.toml").write_text("[tool.bnlint]\nbatch-size = 8\nignore = ['BN014']\n")
     model = tmp_path / "model.keras"
