@@ -14,7 +14,6 @@ import ctypes
 import errno
 import functools
 import os
-import shutil
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -81,10 +80,10 @@ def _buffered_copy(src: BinaryIO, out: BinaryIO, start: int, at: int, length: in
 
 
 def copy_file(source: str, target: str) -> None:
-    """shutil.copy2 with write-back started as the bytes are copied."""
+    """shutil.copyfile (the bytes, not the permissions: a read-only original must still
+    give a writable copy) with write-back started as the bytes are copied."""
     with open(source, "rb") as src, open(target, "wb") as out:
         copy_range(src, out, 0, os.fstat(src.fileno()).st_size)
-    shutil.copystat(source, target)
 
 
 def start_writeback(fd: int, offset: int, length: int) -> None:

@@ -70,9 +70,9 @@ class SavedModelDir(ModelFile):
         for name in os.listdir(self.path):
             source, target = os.path.join(self.path, name), os.path.join(temp, name)
             if os.path.isdir(source):
-                shutil.copytree(source, target, copy_function=copy_file)
+                shutil.copytree(source, target, copy_function=_copy_with_stat)
             elif name != METADATA:
-                copy_file(source, target)
+                _copy_with_stat(source, target)
         with open(os.path.join(temp, METADATA), "wb") as out:
             out.write(self.encode())
         shutil.copystat(os.path.join(self.path, METADATA), os.path.join(temp, METADATA))
@@ -139,3 +139,9 @@ def _field(number: int, wire: int, value: Any) -> bytes:
     if wire == protowire.LENGTH:
         return key + _varint(len(value)) + value
     return key + value
+
+
+def _copy_with_stat(source: str, target: str) -> None:
+    """shutil.copy2 through bnlint's copier: the directory is replaced as it was."""
+    copy_file(source, target)
+    shutil.copystat(source, target)
