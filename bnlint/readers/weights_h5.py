@@ -22,7 +22,7 @@ from h5py import h5a, h5d, h5g, h5o, h5s, h5t
 from ..errors import InputError
 from ..graph import Layer
 from ..weights import StoredArray, WeightError, WeightSource, variable_names
-from .h5_common import chunked_attr, open_h5, optimizer_iterations_v3
+from .h5_common import chunked_attr, open_h5, optimizer_iterations_v3, text_attr
 from .keras_config import WRAPPER_KEYS, keras_snake
 
 OPS_MODULE = "keras.src.ops"  # symbolic ops (x + 3) listed among layers, but without weights
@@ -74,7 +74,7 @@ def _group(parent: Any, path: str) -> Any:
 
 
 class _Attributes:
-    """What chunked_attr asks of an object's attributes, through h5py's low-level API
+    """What text_attr and chunked_attr ask of an object's attributes, through h5py's low-level API
     (its AttributeManager costs ~2x as much per read)."""
 
     def __init__(self, object_id: Any):
@@ -88,15 +88,6 @@ class _Attributes:
         out = np.empty(attr.shape, dtype=attr.dtype)
         attr.read(out)
         return out
-
-
-def _name_attr(group: Any) -> str | None:
-    attrs = _Attributes(group)
-    if "name" not in attrs:
-        return None
-    value = attrs["name"]
-    value = value.item() if value.shape == () else value
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 _IEEE_FLOATS = [
@@ -168,7 +159,7 @@ class KerasArchiveWeights(_LazyH5):
         group = _group(h5.id, f"{where}/vars")
         if group is None:
             raise WeightError(f"model.weights.h5 has no group {where}/vars")
-        saved_name = _name_attr(group)  # Keras 3 records the layer name: a check on the mapping
+        saved_name = text_attr(_Attributes(group), "name")  # Keras 3 records the layer name: a check on the mapping
         if saved_name is not None and str(saved_name) != layer.name:
             raise WeightError(f"{where} holds layer '{saved_name}', not '{layer.name}'")
         names = variable_names(layer.config)

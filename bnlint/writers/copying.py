@@ -45,7 +45,6 @@ def copy_range(src: BinaryIO, out: BinaryIO, start: int, length: int) -> None:
 def _kernel_copy(src: BinaryIO, out: BinaryIO, start: int, at: int, length: int) -> int:
     """copy_file_range as far as it goes; the number of bytes copied (less where unsupported)."""
     done = 0
-    out.flush()
     try:
         while done < length:
             count = min(CHUNK, length - done)
