@@ -60,6 +60,14 @@ def measure_together(commands: dict[str, tuple[list[str], int]], env: dict | Non
     }
 
 
+def print_heading(title: str, header: str) -> None:
+    """A table's title, its column header and a rule under it."""
+    print()
+    print(title)
+    print(header)
+    print("-" * len(header))
+
+
 def print_rss_scaling(
     peaks: dict[str, float], sizes: dict[str, float], suffixes, extra: dict[str, dict[str, float]] | None = None
 ) -> None:

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from _measure import bnlint_command, measure_together, print_rss_scaling
+from _measure import bnlint_command, measure_together, print_heading, print_rss_scaling
 from bench_models import CACHE, FORMATS, HERE, ensure_models
 
 BUILD = """
@@ -119,21 +119,19 @@ def main() -> None:
             whole, copy = both["fix"], both["copy"]
             rows.append((case, size, write, whole, copy))
 
-    print()
-    print("write step, in-process (median s): open + fix + atomic write with fsync, versus shutil.copy")
-    header = f"{'model':<16}{'MiB':>6}{'fix':>8}{'copy':>8}{'copy+fsync':>12}{'fix/copy':>10}{'fix/(copy+fsync)':>18}"
-    print(header)
-    print("-" * len(header))
+    print_heading(
+        "write step, in-process (median s): open + fix + atomic write with fsync, versus shutil.copy",
+        f"{'model':<16}{'MiB':>6}{'fix':>8}{'copy':>8}{'copy+fsync':>12}{'fix/copy':>10}{'fix/(copy+fsync)':>18}",
+    )
     for case, size, write, _, _ in rows:
         print(
             f"{case:<16}{size:>6.0f}{write['fix']:>8.3f}{write['copy']:>8.3f}{write['copy+fsync']:>12.3f}"
             f"{write['fix'] / write['copy']:>9.2f}x{write['fix'] / write['copy+fsync']:>17.2f}x"
         )
-    print()
-    print("whole process (median s, peak RSS): bnlint --fix -o OUT versus python copying the file")
-    header = f"{'model':<16}{'bnlint s':>9}{'copy s':>8}{'bnlint RSS':>12}{'copy RSS':>10}"
-    print(header)
-    print("-" * len(header))
+    print_heading(
+        "whole process (median s, peak RSS): bnlint --fix -o OUT versus python copying the file",
+        f"{'model':<16}{'bnlint s':>9}{'copy s':>8}{'bnlint RSS':>12}{'copy RSS':>10}",
+    )
     for case, _, _, whole, copy in rows:
         print(
             f"{case:<16}{whole['median_s']:>9.3f}{copy['median_s']:>8.3f}"

@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 
-from _measure import bnlint_command, measure_together, print_rss_scaling
+from _measure import bnlint_command, measure_together, print_heading, print_rss_scaling
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.path.join(HERE, ".cache")
@@ -81,13 +81,10 @@ def main() -> None:
         )
         rows.append((case, size, both["bnlint"], both["keras"]))
 
-    print()
-    print("bnlint vs baseline (keras.models.load_model + walk BN layers), whole process, median of runs")
-    header = (
-        f"{'model':<18}{'file MiB':>9}{'bnlint s':>10}{'keras s':>9}{'speed-up':>10}{'bnlint RSS':>12}{'keras RSS':>11}"
+    print_heading(
+        "bnlint vs baseline (keras.models.load_model + walk BN layers), whole process, median of runs",
+        f"{'model':<18}{'file MiB':>9}{'bnlint s':>10}{'keras s':>9}{'speed-up':>10}{'bnlint RSS':>12}{'keras RSS':>11}",
     )
-    print(header)
-    print("-" * len(header))
     for case, size, ours, theirs in rows:
         print(
             f"{case:<18}{size:>9.0f}{ours['median_s']:>10.3f}{theirs['median_s']:>9.2f}"

@@ -61,12 +61,12 @@ def test_reads_bn_variables_in_any_hdf5_storage(models, tmp_path, fmt, storage):
     path = tmp_path / source.name
     if fmt == "h5":
         shutil.copy(source, path)
-        _restore_datasets(path, **STORAGE[storage])
+        _rewrite_datasets(path, **STORAGE[storage])
     else:
         with zipfile.ZipFile(source) as archive:
             archive.extractall(tmp_path / "members")
             names = archive.namelist()
-        _restore_datasets(tmp_path / "members" / "model.weights.h5", **STORAGE[storage])
+        _rewrite_datasets(tmp_path / "members" / "model.weights.h5", **STORAGE[storage])
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:  # compressed: read as a stream
             for name in names:
                 archive.write(tmp_path / "members" / name, name)
@@ -93,7 +93,7 @@ def test_weights_of_another_layer_are_not_read(models, tmp_path):
     assert "holds layer 'bn2', not 'bn1'" in note and "base/bn1" in note
 
 
-def _restore_datasets(path, compact=False, **options) -> None:
+def _rewrite_datasets(path, compact=False, **options) -> None:
     """Rewrite every float dataset of an HDF5 file with the given storage options."""
     with h5py.File(path, "r+") as h5:
         names = []
