@@ -149,6 +149,35 @@ def test_binary_file_named_py_and_bad_notebook(tmp_path):
     assert f"{good}:3:8: BN014" in done.stdout  # the other files are still linted
 
 
-def test_notebook_syntax_error_names_the_cell(tmp_path):
-    path = notebook(tmp_path / "nb.ipynb", ("code", "import keras\n"), ("code", "x = (\n"))
-    assert lint(path)["error"] == "syntax error at cell 2, line 1: '(' was never closed"
+def test_notebook_cell_with_a_syntax_error_is_named_and_the_others_are_linted(tmp_path):
+    path = notebook(
+        tmp_path / "nb.ipynb",
+        ("code", "import keras\nbase = keras.applications.ResNet50(include_top=False)\n"),
+        ("code", "x = (\n"),
+        ("code", "base.trainable = True\nbase.compile('adam', 'mse')\nbase.fit(x, epochs=1)\n"),
+    )
+    result = lint(path)
+    assert result["error"] is None
+    assert result["notes"] == ["cell 2 does not parse (line 1: '(' was never closed); it was not linted"]
+    assert [d["code"] for d in result["diagnostics"]] == ["BN014"]
+    assert result["diagnostics"][0]["cell"] == 3
+
+
+def test_notebook_ipython_automagics_are_masked(tmp_path):
+    path = notebook(
+        tmp_path / "nb.ipynb",
+        ("code", "pip install tensorflow\nls\ncd data\n%matplotlib inline\nimport keras\n"),
+        ("code", "base = keras.applications.ResNet50(include_top=False)\nhistory = base.fit(\n    x, epochs=1)\n"),
+    )
+    result = lint(path)
+    assert result["error"] is None and "notes" not in result
+    assert [d["code"] for d in result["diagnostics"]] == ["BN014"]
+
+
+def test_notebook_time_magic_keeps_its_statement(tmp_path):
+    path = notebook(
+        tmp_path / "nb.ipynb",
+        ("code", "import keras\nbase = keras.applications.ResNet50(include_top=False)\n"),
+        ("code", "%time base.fit(x, epochs=1)\n"),
+    )
+    assert [d["code"] for d in lint(path)["diagnostics"]] == ["BN014"]

@@ -5,6 +5,7 @@ Run with the dev environment, once per Keras upgrade:
     python tools/make_applications_table.py keras3 > /tmp/k3.json
     python tools/make_applications_table.py keras2 > /tmp/k2.json
     python tools/make_applications_table.py merge /tmp/k3.json /tmp/k2.json > bnlint/scripts/applications.json
+    python tools/make_applications_table.py names > bnlint/scripts/application_names.json
 Script linting reads the JSON as data and never imports Keras.
 """
 
@@ -58,6 +59,21 @@ def build(generation: str) -> dict:
     return table
 
 
+def names() -> dict:
+    """Layer names of every base (Keras 3; tf_keras names them the same), so that name
+    tests such as `layer.name.startswith("conv5")` can be decided per layer."""
+    import keras
+
+    table = {}
+    for name in [n for n in dir(keras.applications) if n[0].isupper() and n not in NO_BN]:
+        if any(name.startswith(prefix) for prefix in COARSE):
+            continue
+        model = getattr(keras.applications, name)(weights=None, include_top=False, input_shape=SHAPES.get(name, (96, 96, 3)))
+        table[name] = [layer.name for layer in model.layers]
+        keras.backend.clear_session()
+    return table
+
+
 def merge(k3: dict, k2: dict) -> dict:
     out = {"no_bn": NO_BN, "coarse": COARSE, "keras3": {}, "keras2": {}, "shared": {}}
     for name in sorted(set(k3) | set(k2)):
@@ -75,5 +91,7 @@ if __name__ == "__main__":
     if sys.argv[1] == "merge":
         with open(sys.argv[2]) as a, open(sys.argv[3]) as b:
             print(json.dumps(merge(json.load(a), json.load(b)), separators=(",", ":")))
+    elif sys.argv[1] == "names":
+        print(json.dumps(names(), separators=(",", ":")))
     else:
         print(json.dumps(build(sys.argv[1])))

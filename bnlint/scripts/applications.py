@@ -63,3 +63,18 @@ def hub_has_bn(handle: object) -> bool | None:
         return None
     lowered = handle.lower()
     return True if any(family in lowered for family in HUB_BN_FAMILIES) else None
+
+
+@lru_cache(maxsize=1)
+def _names() -> dict:
+    path = Path(__file__).with_name("application_names.json")
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def application_names(name: str, size: int | None) -> list[str] | None:
+    """Layer names of a base in `base.layers` order (include_top=False); None when
+    unknown or when the layer count differs (a top, a pooling layer, another release)."""
+    names = _names().get(name)
+    if names is None or size is None:
+        return None
+    return names if len(names) == size else names + [None] * (size - len(names)) if size > len(names) else None

@@ -12,59 +12,94 @@ Nothing is imported or executed: names are resolved through the script's own imp
 from __future__ import annotations
 
 import ast
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .applications import lookup
+from .brain import BATCH_PARAMS, CONVENTIONAL, STR_METHODS
 from .keras_calls import KerasCalls
+from .local_modules import find_module, read_module
 from .objects import (
+    ANCHORS,
     BN_NAMES,
     LINE_BREAK,
     MAX_DEPTH,
     UNKNOWN,
     Base,
     BNLayer,
+    BoundMethod,
     ClassName,
+    ClassValue,
     Data,
     Elem,
     Event,
     Flags,
     Func,
+    Index,
+    Indices,
+    Instance,
     Layer,
     LayerList,
+    LayerRef,
     Model,
+    ModuleNS,
     Obj,
+    Options,
     QName,
     ScriptFacts,
+    SetTrainable,
     Tensor,
     Use,
     canonical,
     class_name_test,
     int_or_none,
+    is_count,
     is_environ,
     join_flags,
     merge_tensors,
     number,
     plain,
     pos,
+    tensors_in,
 )
 from .trainable import TrainableAssignments
 
+MAX_UNROLL = 2000  # layers visited one by one (the largest keras.applications base has 814)
+MAX_LITERAL_LOOP = 16
+
 
 class _Frame:
-    def __init__(self, names: dict[str, Any]):
+    def __init__(self, names: dict[str, Any], parent: _Frame | None = None):
         self.names = names
+        self.parent = parent  # the enclosing scope: a closure's frame, else the module's
         self.returned: Any = UNKNOWN
         self.done = False
 
 
+@dataclass
+class Unit:
+    """A file whose code the interpreter runs: the linted script or a local module."""
+
+    path: str | None
+    text: str
+    lines: list[str] | None = field(default=None, repr=False)
+
+
 class Interpreter(KerasCalls, TrainableAssignments):
-    def __init__(self, tree: ast.Module, text: str):
+    def __init__(self, tree: ast.Module, text: str, path: str | None = None):
         self.tree = tree
-        self.text = text
-        self.lines: list[str] | None = None
+        self.main = Unit(path, text)
+        self.unit = self.main
         self.globals: dict[str, Any] = {}
         self.frames: list[_Frame] = [_Frame(self.globals)]
+        self.modules: dict[str, ModuleNS | None] = {}  # local modules read, by file
+        self.classes: list[ClassValue] = []
+        self.instances: list[Any] = []
+        self.settings: list[str] = []
+        self.assumed: list[str] = []
+        self.absl: dict[str, tuple[Any, str]] = {}
+        self.call_nodes: list[ast.Call] = []
+        self.pending: dict[ast.AST, tuple[list[Obj], set, ast.AST]] | None = None  # trainable changes of a layer-by-layer loop
         self.flags: dict[Obj, Flags] = {}
         self.events: list[Event] = []
         self.bases: list[Base] = []
@@ -73,7 +108,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
         self.flavours: set[str] = set()
         self.legacy_env = False
         self.star_apps = False
-        self.called: set[str] = set()
+        self.called: set[int] = set()  # ids of the function nodes called
         self.repeats: list[int | None] = []
         self.compiled: dict[Model, dict[Obj, Flags]] = {}
         self.traced: dict[Model, tuple[dict[Obj, Flags], int] | None] = {}
@@ -88,9 +123,27 @@ class Interpreter(KerasCalls, TrainableAssignments):
 
     def run(self) -> ScriptFacts:
         self.block(self.tree.body)
-        for node in self.tree.body:  # functions nobody calls are entry points of their own
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name not in self.called:
-                self.call_function(Func(node), [], {})
+        # Functions and classes nobody calls are entry points of their own (a notebook
+        # fragment, a module run by another script): analyse them as if called.
+        for node in self.tree.body:
+            value = self.globals.get(getattr(node, "name", None))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(node) not in self.called:
+                if isinstance(value, Func) and value.node is node:
+                    self.call_function(value, [], {})
+            elif isinstance(node, ast.ClassDef) and isinstance(value, ClassValue) and value.node is node:
+                if not any(getattr(i, "cls", None) is value for i in self.instances) and not value.keras_model:
+                    self.instantiate(node, value, [], {})
+        for instance in list(self.instances):  # methods never called, in the order written
+            cls = instance.cls
+            if cls is None or cls.keras_model:
+                continue
+            for statement in cls.node.body:
+                if (
+                    isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and id(statement) not in self.called
+                    and not statement.name.startswith("__")
+                ):
+                    self.call_function(Func(statement, cls.scope, cls.unit), [instance], {})
         return ScriptFacts(
             self.flavours,
             self.legacy_env,
@@ -101,6 +154,8 @@ class Interpreter(KerasCalls, TrainableAssignments):
             dict(self.flags),
             self.renorm_schedule,
             self.notes,
+            self.settings,
+            self.assumed,
         )
 
     def block(self, statements: list[ast.stmt]) -> None:
@@ -114,11 +169,12 @@ class Interpreter(KerasCalls, TrainableAssignments):
 
     def segment(self, node: ast.AST) -> str:
         """The source of a node (ast.get_source_segment re-splits the whole file per call)."""
-        if self.lines is None:
-            self.lines = [line + "\n" for line in LINE_BREAK.split(self.text)]  # ast's own line numbering
+        unit = self.unit
+        if unit.lines is None:
+            unit.lines = [line + "\n" for line in LINE_BREAK.split(unit.text)]  # ast's own line numbering
         try:
             first, last = node.lineno - 1, node.end_lineno - 1
-            lines = [line.encode() for line in self.lines[first : last + 1]]  # offsets count UTF-8 bytes
+            lines = [line.encode() for line in unit.lines[first : last + 1]]  # offsets count UTF-8 bytes
         except (AttributeError, TypeError):
             return ""
         if not lines:
@@ -130,7 +186,9 @@ class Interpreter(KerasCalls, TrainableAssignments):
 
     def note(self, node: ast.AST, text: str) -> None:
         """Something bnlint could not follow, said once per line (it explains a silence)."""
-        entry = (node.lineno, text)
+        if self.unit is not self.main:
+            text = f"{self.unit.path}, line {node.lineno}: {text}"
+        entry = (pos(node).line, text)
         if entry not in self.notes:
             self.notes.append(entry)
 
@@ -142,13 +200,22 @@ class Interpreter(KerasCalls, TrainableAssignments):
     # -- names
 
     def lookup(self, name: str) -> Any:
-        for frame in (self.frames[-1], self.frames[0]):
+        frame: _Frame | None = self.frames[-1]
+        while frame is not None:
             if name in frame.names:
                 return frame.names[name]
+            frame = frame.parent
         if name == "__name__":
-            return "__main__"
+            return "__main__" if self.unit is self.main else "module"
         if self.star_apps and lookup(name) is not None:
             return QName(f"keras.applications.{name}")
+        if name in CONVENTIONAL:  # a fragment that uses `tf` or `layers` without importing it
+            path = CONVENTIONAL[name]
+            said = f"`{name}` is used without an import: taken as {path}"
+            if said not in self.assumed:
+                self.assumed.append(said)
+            self.note_flavour(path)
+            return QName(path)
         return UNKNOWN
 
     def bind(self, target: ast.expr, value: Any) -> None:
@@ -170,7 +237,10 @@ class Interpreter(KerasCalls, TrainableAssignments):
     def s_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             self.note_flavour(alias.name)
-            if alias.asname:
+            local = self.local_module(node, alias.name, 0)
+            if local is not None and (alias.asname or "." not in alias.name):
+                self.frames[-1].names[alias.asname or alias.name] = local
+            elif alias.asname:
                 self.frames[-1].names[alias.asname] = QName(alias.name)
             else:
                 root = alias.name.split(".", 1)[0]
@@ -179,13 +249,65 @@ class Interpreter(KerasCalls, TrainableAssignments):
     def s_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = node.module or ""
         self.note_flavour(module)
+        local = self.local_module(node, module, node.level) if module or node.level else None
         for alias in node.names:
             if alias.name == "*":
-                if canonical(module)[1].startswith("keras.applications"):
+                if local is not None:
+                    self.frames[-1].names.update({k: v for k, v in local.names.items() if not k.startswith("_")})
+                elif canonical(module)[1].startswith("keras.applications"):
                     self.star_apps = True
                 continue
-            self.frames[-1].names[alias.asname or alias.name] = QName(f"{module}.{alias.name}")
+            name = alias.asname or alias.name
+            if local is not None and alias.name in local.names:
+                self.frames[-1].names[name] = local.names[alias.name]
+                continue
+            submodule = self.local_module(node, f"{module}.{alias.name}" if module else alias.name, node.level)
+            if submodule is not None:
+                self.frames[-1].names[name] = submodule
+                continue
+            self.frames[-1].names[name] = QName(f"{module}.{alias.name}") if local is None else UNKNOWN
             self.note_flavour(f"{module}.{alias.name}")
+
+    def local_module(self, node: ast.AST, module: str, level: int) -> ModuleNS | None:
+        """A module of the script's own repository, read and interpreted once (never imported)."""
+        if self.unit.path is None or canonical(module)[0] is not None:
+            return None
+        path = find_module(self.unit.path, module, level)
+        if path is None:
+            return None
+        if path in self.modules:
+            return self.modules[path]
+        self.modules[path] = None  # an import cycle stops here
+        read = read_module(path)
+        if read is None:
+            self.note(node, f"local module {module} could not be read; what it builds is not followed")
+            return None
+        tree, text = read
+        namespace = ModuleNS(path, {})
+        self.modules[path] = namespace
+        self.run_unit(Unit(path, text), node, lambda: self.block_in(tree.body, namespace.names))
+        return namespace
+
+    def run_unit(self, unit: Unit, anchor: ast.AST, body) -> Any:
+        """Run code of another file with positions anchored at the linted file's statement."""
+        outer = self.unit
+        anchored = outer is self.main
+        if anchored:
+            ANCHORS.append(pos(anchor))
+        self.unit = unit
+        try:
+            return body()
+        finally:
+            self.unit = outer
+            if anchored:
+                ANCHORS.pop()
+
+    def block_in(self, statements: list[ast.stmt], names: dict[str, Any]) -> None:
+        self.frames.append(_Frame(names))
+        try:
+            self.block(statements)
+        finally:
+            self.frames.pop()
 
     def note_flavour(self, path: str) -> None:
         flavour, _ = canonical(path)
@@ -231,16 +353,34 @@ class Interpreter(KerasCalls, TrainableAssignments):
 
     def s_For(self, node: ast.For) -> None:
         source = self.ev(node.iter)
-        numbered = isinstance(source, tuple) and len(source) == 2 and source[0] == "enumerate"
+        numbered = isinstance(source, tuple) and len(source) == 3 and source[0] == "enumerate"
         items = source[1] if numbered else source
         if isinstance(items, LayerList):
+            expanded = self.expand(items)
+            if expanded is not None and len(expanded) <= MAX_UNROLL:
+                self.layer_by_layer(node, expanded, source[2] + (items.start or 0) if numbered else None)
+            else:
+                self.loops.append(f"for {self.segment(node.target)} in {self.segment(node.iter)}: ")
+                for kind in ("bn", "other"):
+                    element = Elem(items, kind)
+                    self.bind(node.target, (UNKNOWN, element) if numbered else element)
+                    self.block(node.body)
+                    self.frames[-1].done = False
+                self.loops.pop()
+        elif isinstance(items, Indices):
             self.loops.append(f"for {self.segment(node.target)} in {self.segment(node.iter)}: ")
             for kind in ("bn", "other"):
-                element = Elem(items, kind)
-                self.bind(node.target, (UNKNOWN, element) if numbered else element)
+                self.bind(node.target, Index(Elem(items.items, kind)))
                 self.block(node.body)
                 self.frames[-1].done = False
             self.loops.pop()
+        elif isinstance(items, range) and len(items) <= MAX_UNROLL and self.indexes_layers(node):
+            self.layer_by_layer(node, list(items), None)
+        elif isinstance(items, (list, tuple, dict, str)) and 0 < len(items) <= MAX_LITERAL_LOOP:
+            for item in list(items):  # a loop over literal values (backbones, learning rates): each one
+                self.bind(node.target, item)
+                self.block(node.body)
+                self.frames[-1].done = False
         else:
             count = len(items) if isinstance(items, range) else None
             self.bind(node.target, UNKNOWN)
@@ -248,6 +388,41 @@ class Interpreter(KerasCalls, TrainableAssignments):
             self.block(node.body)
             self.repeats.pop()
         self.block(node.orelse)
+
+    def indexes_layers(self, node: ast.For) -> bool:
+        """`for i in range(n): base.layers[i]...`: the body indexes a layer list by the loop variable."""
+        if not isinstance(node.target, ast.Name):
+            return False
+        name = node.target.id
+        return any(
+            isinstance(sub, ast.Subscript)
+            and isinstance(sub.value, ast.Attribute)
+            and sub.value.attr == "layers"
+            and any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(sub.slice))
+            for statement in node.body
+            for sub in ast.walk(statement)
+        )
+
+    def layer_by_layer(self, node: ast.For, elements: list[Any], numbered: int | None) -> None:
+        """A loop over the layers of a base whose layer table is known: one pass per layer,
+        so index and name tests are decided; the trainable changes are one event."""
+        outer, self.pending = self.pending, {}
+        self.loops.append(f"for {self.segment(node.target)} in {self.segment(node.iter)}: ")
+        try:
+            for index, element in enumerate(elements):
+                self.bind(node.target, (numbered + index, element) if numbered is not None else element)
+                self.block(node.body)
+                self.frames[-1].done = False
+            pending = self.pending
+        finally:
+            self.loops.pop()
+            self.pending = outer
+        for target, (changed, values, value_node) in pending.items():
+            value = values.pop() if len(values) == 1 else None
+            assignment = f"{self.segment(target)} = {self.segment(value_node)}"
+            text = f"for {self.segment(node.target)} in {self.segment(node.iter)}: ... {assignment}"
+            if changed:
+                self.emit(SetTrainable, target, targets=list(dict.fromkeys(changed)), value=value, text=text)
 
     s_AsyncFor = s_For
 
@@ -273,7 +448,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
     s_TryStar = s_Try
 
     def s_FunctionDef(self, node: ast.FunctionDef) -> None:
-        self.frames[-1].names[node.name] = Func(node)
+        self.frames[-1].names[node.name] = Func(node, self.frames[-1], self.unit)
 
     s_AsyncFunctionDef = s_FunctionDef
 
@@ -282,7 +457,51 @@ class Interpreter(KerasCalls, TrainableAssignments):
         if any(isinstance(b, QName) and b.last == "Callback" for b in bases):
             if any(word in self.segment(node) for word in ("rmax", "dmax", "renorm_clipping")):
                 self.renorm_schedule = True
-        self.frames[-1].names[node.name] = UNKNOWN
+        keras_model = any(
+            (isinstance(b, QName) and canonical(b.path)[0] is not None and b.last in ("Model", "Sequential"))
+            or (isinstance(b, ClassValue) and b.keras_model)
+            for b in bases
+        )
+        value = ClassValue(node, self.frames[-1], self.unit, bases, keras_model)
+        self.classes.append(value)
+        self.frames[-1].names[node.name] = value
+
+    def instantiate(self, node: ast.AST, cls: ClassValue, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """`Trainer(...)`: an Instance whose `__init__` runs; a keras.Model subclass is a
+        Model whose BN wiring is its `call(x, training=True)`, as fit() traces it."""
+        if cls.keras_model:
+            obj: Any = Model(pos(node), "?", "subclass", cls=cls)
+            obj.slots = None
+        else:
+            obj = Instance(pos(node), "?", cls)
+        self.instances.append(obj)
+        self.call_method(obj, "__init__", args, kwargs)
+        if cls.keras_model:
+            method = cls.method("call")
+            params = [a.arg for a in method.args.args] if method is not None else []
+            extra = {"training": True} if "training" in params else {}
+            out = self.call_method(obj, "call", [Tensor()], extra) if method is not None else UNKNOWN
+            traced = list(tensors_in(out))
+            if traced:
+                for tensor in traced:
+                    obj.uses.extend(u for u in tensor.uses if u not in obj.uses)
+                    obj.bns.extend(b for b in tensor.bns if b not in obj.bns)
+            else:  # call() not followed: how it wires its bases is unknown
+                for value in obj.attrs.values():
+                    if isinstance(value, Base):
+                        obj.uses.append(Use(value, "call", UNKNOWN, pos(node)))
+            for value in obj.attrs.values():
+                if isinstance(value, (Base, BNLayer, Model, Layer)):
+                    obj.members.append(value)
+            self.register(obj)
+        return obj
+
+    def call_method(self, obj: Any, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        cls = obj.cls
+        owner = cls.owner_of(name)
+        if owner is None:
+            return UNKNOWN
+        return self.call_function(Func(owner.method(name), owner.scope, owner.unit), [obj, *args], kwargs)
 
     def s_Return(self, node: ast.Return) -> None:
         frame = self.frames[-1]
@@ -355,12 +574,29 @@ class Interpreter(KerasCalls, TrainableAssignments):
         return all(values) if isinstance(node.op, ast.And) else any(values)
 
     def e_Compare(self, node: ast.Compare) -> Any:
-        if len(node.ops) != 1:
-            return UNKNOWN
-        left, right, op = self.ev(node.left), self.ev(node.comparators[0]), node.ops[0]
+        left = self.ev(node.left)
+        result: Any = True
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = self.ev(comparator)
+            value = self.compare(left, op, right)
+            if value is UNKNOWN:
+                return UNKNOWN
+            result = result and value
+            left = right
+        return result
+
+    def compare(self, left: Any, op: ast.cmpop, right: Any) -> Any:
         for name, other in ((left, right), (right, left)):
             if isinstance(name, ClassName) and isinstance(other, str):
                 return class_name_test(name, other, op, name is left)
+        if isinstance(op, (ast.Is, ast.IsNot)) and plain(left) and plain(right):
+            return (left is right) == isinstance(op, ast.Is)
+        if isinstance(op, (ast.In, ast.NotIn)) and plain(left):
+            if isinstance(right, str) and isinstance(left, str):
+                return (left in right) == isinstance(op, ast.In)
+            if isinstance(right, (list, tuple, dict, set)) and all(plain(r) for r in right):
+                return (left in right) == isinstance(op, ast.In)
+            return UNKNOWN
         if not (plain(left) and plain(right)):
             return UNKNOWN
         try:
@@ -387,8 +623,37 @@ class Interpreter(KerasCalls, TrainableAssignments):
         attr = node.attr
         if isinstance(value, QName):
             path = f"{value.path}.{attr}"
+            if value.path.endswith("flags.FLAGS") and attr in self.absl:
+                return self.setting(*self.absl[attr])
             self.note_flavour(path)
             return QName(path)
+        if isinstance(value, ModuleNS):
+            return value.names.get(attr, UNKNOWN)
+        if isinstance(value, Options):
+            if attr in value.attrs:
+                return value.attrs[attr]
+            if value.parsed and attr in value.defaults:
+                return self.setting(*value.defaults[attr])
+            return UNKNOWN
+        attrs = getattr(value, "attrs", None)
+        if isinstance(attrs, dict) and attr in attrs:
+            return attrs[attr]
+        cls = getattr(value, "cls", None)
+        if isinstance(cls, ClassValue) and cls.owner_of(attr) is not None:
+            owner = cls.owner_of(attr)
+            return BoundMethod(Func(owner.method(attr), owner.scope, owner.unit), value)
+        if isinstance(value, ClassValue) and value.owner_of(attr) is not None:
+            owner = value.owner_of(attr)
+            return Func(owner.method(attr), owner.scope, owner.unit)
+        if isinstance(value, LayerRef):
+            if attr == "name":
+                return value.name if value.name is not None else UNKNOWN
+            if attr == "__class__":
+                return ("class", value.kind)
+            if attr == "trainable":
+                layers = self.flags[value.base].layers
+                return layers[value.index] if layers is not None else UNKNOWN
+            return UNKNOWN
         if isinstance(value, Base):
             if attr == "output":
                 return Tensor(uses=(Use(value, "flat", None, pos(node)),), chain=(("flat", value),))
@@ -404,6 +669,8 @@ class Interpreter(KerasCalls, TrainableAssignments):
                 return LayerList(value)
             if attr == "output":
                 return Tensor(uses=tuple(value.uses), bns=tuple(value.bns), chain=None)
+        if isinstance(value, (Base, Model, BNLayer, Layer)) and attr == "trainable":
+            return self.flags[value].own if value in self.flags else UNKNOWN
         if isinstance(value, Elem) and attr == "__class__":
             return ("class", value.kind)
         if isinstance(value, tuple) and len(value) == 2 and value[0] == "class" and attr == "__name__":
@@ -427,7 +694,12 @@ class Interpreter(KerasCalls, TrainableAssignments):
                 return value[lower:upper]
             return UNKNOWN
         key = self.ev(index)
+        if isinstance(value, LayerList) and isinstance(key, Index) and value.owner is key.element.items.owner:
+            return key.element if value.start is None and value.stop is None else UNKNOWN
         if isinstance(value, LayerList) and isinstance(key, int) and not isinstance(key, bool):
+            expanded = self.expand(value)
+            if expanded is not None and -len(expanded) <= key < len(expanded):
+                return expanded[key]
             return self.layer_at(value, key)
         if isinstance(value, (list, tuple)) and isinstance(key, int) and -len(value) <= key < len(value):
             return value[key]
@@ -439,30 +711,154 @@ class Interpreter(KerasCalls, TrainableAssignments):
         func = node.func
         if isinstance(func, ast.Attribute):
             receiver = self.ev(func.value)
-            if not isinstance(receiver, QName) or is_environ(func.value):
-                return self.method(node, receiver, func.attr)
-            callee = QName(f"{receiver.path}.{func.attr}")
-            self.note_flavour(callee.path)
+            if isinstance(receiver, ModuleNS):
+                callee = receiver.names.get(func.attr, UNKNOWN)
+            elif isinstance(receiver, str) and func.attr in STR_METHODS:
+                return self.str_method(node, receiver, func.attr)
+            elif not isinstance(receiver, QName) or is_environ(func.value):
+                callee = self.e_Attribute(func) if isinstance(receiver, (Instance, Model, ClassValue)) else None
+                if not isinstance(callee, (Func, BoundMethod)):
+                    return self.method(node, receiver, func.attr)
+            else:
+                callee = QName(f"{receiver.path}.{func.attr}")
+                self.note_flavour(callee.path)
         else:
             callee = self.ev(func)
             if isinstance(func, ast.Name) and callee is UNKNOWN:
                 return self.builtin(node, func.id)
-        args = [self.ev(a) for a in node.args]
+        args = self.arguments(node)
         kwargs = {k.arg: self.ev(k.value) for k in node.keywords if k.arg}
         if isinstance(callee, QName):
             return self.construct(node, callee, args, kwargs)
+        if isinstance(callee, BoundMethod):
+            callee, args = callee.func, [callee.receiver, *args]
         if isinstance(callee, Func):
-            if isinstance(func, ast.Name):
-                self.called.add(func.id)
-            return self.call_function(callee, args, kwargs)
+            self.call_nodes.append(node)
+            try:
+                result = self.call_function(callee, args, kwargs)
+            finally:
+                self.call_nodes.pop()
+            return result if result is not UNKNOWN else self.batched_by(node, callee, args, kwargs)
+        if isinstance(callee, ClassValue):
+            return self.instantiate(node, callee, args, kwargs)
         if isinstance(callee, (Base, Model, BNLayer, Layer)):
             return self.apply(node, callee, args, kwargs)
         return merge_tensors(args, kwargs)
 
+    def arguments(self, node: ast.Call) -> list[Any]:
+        args: list[Any] = []
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                value = self.ev(arg.value)
+                if not isinstance(value, (list, tuple)):
+                    return [UNKNOWN] * len(node.args)
+                args.extend(value)
+            else:
+                args.append(self.ev(arg))
+        return args
+
+    def batched_by(self, node: ast.Call, func: Func, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """A local data function (a generator) given a batch size: data in batches of that size."""
+        if isinstance(func.node, ast.Lambda):
+            return UNKNOWN
+        params = [a.arg for a in (*func.node.args.posonlyargs, *func.node.args.args)]
+        if params and params[0] == "self":
+            params = params[1:]
+            args = args[1:]
+        for name in BATCH_PARAMS:
+            if name in params:
+                index = params.index(name)
+                value = args[index] if index < len(args) else kwargs.get(name, self.default_of(func, name))
+                if is_count(value):
+                    return Data(batch=value, batch_pos=pos(node))
+        return UNKNOWN
+
+    def default_of(self, func: Func, name: str) -> Any:
+        params = func.node.args
+        positional = [*params.posonlyargs, *params.args]
+        defaults = [None] * (len(positional) - len(params.defaults)) + list(params.defaults)
+        for param, default in zip(positional, defaults, strict=True):
+            if param.arg == name and default is not None:
+                return self.ev(default)
+        return UNKNOWN
+
+    def setting(self, value: Any, flag: str) -> Any:
+        """A script option's default, which the analysis now relies on (said in the message)."""
+        if plain(value):
+            said = f"{flag} {value!r}" if not isinstance(value, bool) else f"{flag} {value}"
+            if said not in self.settings:
+                self.settings.append(said)
+            return value
+        return UNKNOWN
+
+    def str_method(self, node: ast.Call, text: str, name: str) -> Any:
+        args = self.arguments(node)
+        if not all(plain(a) or isinstance(a, (list, tuple)) for a in args) or node.keywords:
+            return UNKNOWN
+        try:
+            return getattr(text, name)(*args)
+        except (TypeError, ValueError, IndexError, KeyError):
+            return UNKNOWN
+
+    def e_Lambda(self, node: ast.Lambda) -> Any:
+        return Func(node, self.frames[-1], self.unit)
+
+    def e_JoinedStr(self, node: ast.JoinedStr) -> Any:
+        parts = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                parts.append(str(value.value))
+            elif isinstance(value, ast.FormattedValue) and value.format_spec is None and value.conversion == -1:
+                inner = self.ev(value.value)
+                if not plain(inner):
+                    return UNKNOWN
+                parts.append(str(inner))
+            else:
+                return UNKNOWN
+        return "".join(parts)
+
+    def e_NamedExpr(self, node: ast.NamedExpr) -> Any:
+        value = self.ev(node.value)
+        self.bind(node.target, value)
+        return value
+
+    def e_ListComp(self, node: ast.ListComp) -> Any:
+        """Comprehensions run for their side effects: `[setattr(l, 'trainable', False) for l in ...]`."""
+        if len(node.generators) == 1 and not node.generators[0].ifs:
+            generator = node.generators[0]
+            loop = ast.For(target=generator.target, iter=generator.iter, body=[ast.Expr(node.elt)], orelse=[])
+            ast.copy_location(loop, node)
+            ast.fix_missing_locations(loop)
+            self.frames.append(_Frame({}, self.frames[-1]))
+            try:
+                self.s_For(loop)
+            finally:
+                self.frames.pop()
+        return UNKNOWN
+
+    e_GeneratorExp = e_SetComp = e_ListComp
+
     # -- calls
 
     def builtin(self, node: ast.Call, name: str) -> Any:
-        args = [self.ev(a) for a in node.args]
+        args = self.arguments(node)
+        if name == "getattr" and len(args) >= 2 and isinstance(args[1], str):
+            attribute = ast.copy_location(ast.Attribute(value=node.args[0], attr=args[1], ctx=ast.Load()), node)
+            return self.e_Attribute(attribute)
+        if name == "setattr" and len(args) == 3 and isinstance(args[1], str) and len(node.args) == 3:
+            target = ast.copy_location(ast.Attribute(value=node.args[0], attr=args[1], ctx=ast.Store()), node)
+            target.end_lineno, target.end_col_offset = node.args[1].end_lineno, node.args[1].end_col_offset
+            self.assigned = node.args[2]
+            self.bind(target, args[2])
+            return None
+        if name == "vars" and len(args) == 1 and isinstance(args[0], Options):
+            return {k: self.setting(*v) for k, v in args[0].defaults.items()} | args[0].attrs
+        if name == "isinstance" and len(args) == 2 and isinstance(args[0], (LayerRef, Base, Model, Layer, BNLayer)):
+            classes = args[1] if isinstance(args[1], tuple) else (args[1],)
+            if any(isinstance(c, QName) and c.last in BN_NAMES for c in classes):
+                is_bn = isinstance(args[0], BNLayer) or (isinstance(args[0], LayerRef) and args[0].kind == "bn")
+                return is_bn or (UNKNOWN if isinstance(args[0], Layer) else False)
+            return UNKNOWN
         if name == "isinstance" and len(args) == 2 and isinstance(args[0], Elem):
             classes = args[1] if isinstance(args[1], tuple) else (args[1],)
             if any(isinstance(c, QName) and c.last in BN_NAMES for c in classes):
@@ -475,16 +871,29 @@ class Interpreter(KerasCalls, TrainableAssignments):
         if name == "len" and args:
             if isinstance(args[0], Data) and args[0].size is not None:
                 return args[0].size
+            if isinstance(args[0], LayerList):
+                expanded = self.expand(args[0])
+                return len(expanded) if expanded is not None else ("len", args[0])
             if isinstance(args[0], (list, tuple, str)):
                 return len(args[0])
             return UNKNOWN
+        if name == "range" and args and isinstance(args[-1 if len(args) < 3 else 1], tuple):
+            length = args[-1 if len(args) < 3 else 1]
+            start = args[0] if len(args) > 1 else None
+            if length[0] == "len" and len(args) <= 2 and int_or_none(start):
+                return Indices(LayerList(length[1].owner, start, None)) if length[1].start is None else UNKNOWN
         if name == "range" and args and all(isinstance(a, int) and not isinstance(a, bool) for a in args):
             try:
                 return range(*args[:3])
             except (TypeError, ValueError):
                 return UNKNOWN
         if name == "enumerate" and args:
-            return ("enumerate", args[0])
+            start = args[1] if len(args) > 1 else self.ev(next((k.value for k in node.keywords if k.arg == "start"), None))
+            return ("enumerate", args[0], start if isinstance(start, int) else 0)
+        if name in ("list", "tuple", "reversed", "iter") and len(args) == 1 and isinstance(args[0], LayerList):
+            return args[0] if name != "reversed" else UNKNOWN
+        if name in ("str", "bool") and len(args) == 1 and plain(args[0]):
+            return str(args[0]) if name == "str" else bool(args[0])
         if name in ("int", "float") and len(args) == 1 and number(args[0]):
             return int(args[0]) if name == "int" else float(args[0])
         if name in ("min", "max") and args and all(number(a) for a in args):
@@ -494,6 +903,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
     def call_function(self, func: Func, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if len(self.stack) >= MAX_DEPTH or any(f.node is func.node for f in self.stack):
             return UNKNOWN
+        self.called.add(id(func.node))
         params = func.node.args
         names: dict[str, Any] = {}
         positional = [*params.posonlyargs, *params.args]
@@ -508,16 +918,33 @@ class Interpreter(KerasCalls, TrainableAssignments):
                 names[param.arg] = self.ev(default) if default is not None else UNKNOWN
         for param, default in zip(params.kwonlyargs, params.kw_defaults, strict=True):
             names[param.arg] = kwargs.get(param.arg, self.ev(default) if default is not None else UNKNOWN)
-        frame = _Frame(names)
-        self.frames.append(frame)
-        self.stack.append(func)
-        try:
-            self.block(func.node.body)
-        finally:
-            self.stack.pop()
-            self.frames.pop()
-        return frame.returned
+        if params.vararg is not None:
+            names[params.vararg.arg] = tuple(args[len(positional) :])
+        if params.kwarg is not None:
+            names[params.kwarg.arg] = {k: v for k, v in kwargs.items() if k not in names}
+        frame = _Frame(names, func.scope if func.scope is not None else self.frames[0])
+        unit = func.unit or self.main
+
+        def body() -> Any:
+            self.frames.append(frame)
+            self.stack.append(func)
+            try:
+                if isinstance(func.node, ast.Lambda):
+                    return self.ev(func.node.body)
+                self.block(func.node.body)
+            finally:
+                self.stack.pop()
+                self.frames.pop()
+            return frame.returned
+
+        if unit is self.unit:
+            return body()
+        anchor = self.call_nodes[-1] if self.call_nodes else func.node
+        return self.run_unit(unit, anchor, body)
 
 
-def extract(tree: ast.Module, text: str) -> ScriptFacts:
-    return Interpreter(tree, text).run()
+def extract(tree: ast.Module, text: str, path: str | None = None) -> ScriptFacts:
+    try:
+        return Interpreter(tree, text, path).run()
+    finally:
+        ANCHORS.clear()

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from .applications import AppInfo, lookup
+from .brain import BN_PRESET_FAMILIES, NO_BN_BACKBONES, builder
 from .objects import (
     ARRAY_MAKERS,
     BN_NAMES,
@@ -26,6 +27,7 @@ from .objects import (
     Layer,
     Model,
     Obj,
+    Options,
     Pos,
     QName,
     Tensor,
@@ -47,29 +49,13 @@ from .objects import (
 class KerasCalls:
     def construct(self, node: ast.Call, callee: QName, args: list[Any], kwargs: dict[str, Any]) -> Any:
         flavour, path = canonical(callee.path)
-        last = callee.last
         if path == "os.putenv" and args[:1] == ["TF_USE_LEGACY_KERAS"] and args[1:2] and args[1] in LEGACY_ON:
             self.legacy_env = True
-        if flavour is not None:
-            if ".applications." in path and last[:1].isupper():
-                return self.application(node, last, kwargs)
-            if last in ("load_model",):
-                return self.new_base(node, f"load_model({literal(args[:1])})", "loaded", True, None)
-            if last in BN_NAMES:
-                return self.bn_layer(node, kwargs)
-            if last == "Input" or last == "InputLayer":
-                return Tensor()
-            if last in MODEL_NAMES and (".models." in path or path.count(".") == 1):
-                return self.functional(node, args, kwargs)
-            if last == "Sequential":
-                return self.sequential(node, args[0] if args else kwargs.get("layers", []))
-            if last in ("image_dataset_from_directory", "text_dataset_from_directory"):
-                return self.loader(node, kwargs.get("batch_size", 32), "batch_size" not in kwargs)
-            if last == "ImageDataGenerator":
-                return ("datagen",)
-            if ".layers." in path and last[:1].isupper():
-                return Layer(pos(node), "?", last)
-            return UNKNOWN
+        known = builder(path)
+        if known is not None:
+            kind, name = known
+            handler = getattr(self, "build_" + kind)
+            return handler(node, name, args, kwargs)
         if path == "tensorflow_hub.KerasLayer":
             handle = args[0] if args else kwargs.get("handle")
             base = self.new_base(node, handle if isinstance(handle, str) else "hub.KerasLayer", "hub", True, None)
@@ -83,11 +69,68 @@ class KerasCalls:
             return Data(size=first.size if isinstance(first, Data) else None)
         if path.startswith("tensorflow.data."):
             return Data()
-        if path.startswith(("numpy.", "tensorflow.random.", "tensorflow.")) and last in ARRAY_MAKERS | {"randint"}:
-            return Data(size=leading_size(last, args, kwargs))
+        if path.startswith(("numpy.", "tensorflow.random.", "tensorflow.")) and callee.last in ARRAY_MAKERS | {"randint"}:
+            return Data(size=leading_size(callee.last, args, kwargs))
         if path in ("numpy.array", "numpy.asarray", "numpy.concatenate"):
             return Data()
         return merge_tensors(args, kwargs)
+
+    # -- builders named in brain.PATTERNS
+
+    def build_application(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return self.application(node, name, kwargs)
+
+    def build_segmentation(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """segmentation_models' Unet(backbone, encoder_weights='imagenet', encoder_freeze=False)."""
+        backbone = args[0] if args else kwargs.get("backbone_name", "vgg16")
+        weights = kwargs.get("encoder_weights", "imagenet")
+        has_bn = None if not isinstance(backbone, str) else not backbone.startswith(NO_BN_BACKBONES)
+        info = AppInfo(f"{name}({backbone})", None, 0, (), (0.99,), bool(has_bn)) if has_bn is not None else None
+        base = self.new_base(node, f"sm.{name}({literal([backbone])})", "application", weights is not None, info)
+        if kwargs.get("encoder_freeze") is True:
+            self.flags[base] = Flags(True, bn=False, other=None)
+        return base
+
+    def build_preset(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """keras_hub / keras_cv `X.from_preset(...)`: a pretrained Keras 3 model."""
+        preset = args[0] if args else kwargs.get("preset")
+        has_bn = any(family in name for family in BN_PRESET_FAMILIES)
+        info = AppInfo(name, None, 0, (), (0.99,), True) if has_bn else None
+        return self.new_base(node, f"{name}.from_preset({literal([preset])})", "application", True, info)
+
+    def build_functional(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return self.functional(node, args, kwargs)
+
+    def build_sequential(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return self.sequential(node, args[0] if args else kwargs.get("layers", []))
+
+    def build_load_model(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return self.new_base(node, f"load_model({literal(args[:1])})", "loaded", True, None)
+
+    def build_bn(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return self.bn_layer(node, kwargs)
+
+    def build_input(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return Tensor()
+
+    def build_loader(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return self.loader(node, kwargs.get("batch_size", 32), "batch_size" not in kwargs)
+
+    def build_datagen(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return ("datagen",)
+
+    def build_layer(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return Layer(pos(node), "?", name)
+
+    def build_argparser(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return Options()
+
+    def build_absl_define(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        flag = args[0] if args else kwargs.get("name")
+        default = args[1] if len(args) > 1 else kwargs.get("default", UNKNOWN)
+        if isinstance(flag, str):
+            self.absl[flag] = (default, f"--{flag}")
+        return None
 
     def new_base(self, node: ast.Call, label: str, kind: str, pretrained: bool, info: AppInfo | None, **extra) -> Base:
         base = Base(pos(node), "?", label, kind, pretrained, info, **extra)
@@ -138,8 +181,8 @@ class KerasCalls:
         return Data(batch=batch if known else None, batch_pos=pos(node), default_batch=default)
 
     def functional(self, node: ast.Call, args: list[Any], kwargs: dict[str, Any]) -> Model:
-        inputs = args[0] if args else kwargs.get("inputs", UNKNOWN)
-        outputs = args[1] if len(args) > 1 else kwargs.get("outputs", UNKNOWN)
+        inputs = args[0] if args else kwargs.get("inputs", kwargs.get("input", UNKNOWN))
+        outputs = args[1] if len(args) > 1 else kwargs.get("outputs", kwargs.get("output", UNKNOWN))
         tensors = list(tensors_in(outputs))
         model = Model(pos(node), "?", "functional")
         seen: set[int] = set()
@@ -213,6 +256,10 @@ class KerasCalls:
         chains = [t.chain for t in inputs]
         chain: tuple | None = None if any(c is None for c in chains) else tuple(s for c in chains for s in c)
         training = kwargs.get("training", args[1] if len(args) > 1 else None)
+        if training is True and not inputs and isinstance(layer, (Base, Model)):
+            # `model(x, training=True)` on data, not on a symbolic tensor: a custom training
+            # loop (GradientTape). BN trains there iff its layer is trainable.
+            self.train(node, layer if isinstance(layer, Model) else self.self_model(layer), "loop", [], {})
         if isinstance(layer, Base):
             uses.append(Use(layer, "call", training, pos(node)))
         elif isinstance(layer, Model):
@@ -227,8 +274,19 @@ class KerasCalls:
         return Tensor(uses=tuple(uses), bns=tuple(dict.fromkeys(bns)), chain=chain)
 
     def method(self, node: ast.Call, receiver: Any, name: str) -> Any:
-        args = [self.ev(a) for a in node.args]
+        args = self.arguments(node)
         kwargs = {k.arg: self.ev(k.value) for k in node.keywords if k.arg}
+        if isinstance(receiver, Options):
+            return self.options_method(node, receiver, name, args, kwargs)
+        if name == "load_weights" and isinstance(receiver, (Base, Model)):
+            # weights=None followed by load_weights(path): the base is pretrained after all
+            for member in [receiver] if isinstance(receiver, Base) else receiver.members:
+                if isinstance(member, Base):
+                    member.pretrained = True
+            return None
+        if name == "get_layer" and isinstance(receiver, Base) and args and isinstance(args[0], str):
+            refs = self.expand(LayerList(receiver))
+            return next((r for r in refs or [] if r.name == args[0]), UNKNOWN)
         if receiver is UNKNOWN and name in TRAIN_METHODS and isinstance(node.func, ast.Attribute):
             self.note(node, f"{self.segment(node.func)}() trains a model bnlint cannot resolve; not checked")
         if isinstance(receiver, Base) and name in TRAIN_METHODS | {"compile"}:
@@ -263,6 +321,32 @@ class KerasCalls:
             return receiver.get(args[0], args[1] if len(args) > 1 else None) if isinstance(receiver, dict) else UNKNOWN
         return UNKNOWN
 
+    def options_method(self, node: ast.Call, parser: Options, name: str, args: list[Any], kwargs: dict) -> Any:
+        """argparse: option defaults are the path a script takes when run as written."""
+        if name == "add_argument" and args and all(isinstance(a, str) for a in args):
+            flags = [a for a in args if a.startswith("--")] or [a for a in args if a.startswith("-")] or args[:1]
+            dest = kwargs.get("dest") or flags[0].lstrip("-").replace("-", "_")
+            action = kwargs.get("action")
+            default = kwargs.get("default", {"store_true": False, "store_false": True}.get(action, None))
+            kind = next((k.value.id for k in node.keywords if k.arg == "type" and isinstance(k.value, ast.Name)), None)
+            if isinstance(default, str) and kind in ("int", "float"):
+                try:
+                    default = int(default) if kind == "int" else float(default)
+                except ValueError:
+                    default = UNKNOWN
+            parser.defaults[dest] = (default, flags[0])
+            return None
+        if name in ("add_argument_group", "add_mutually_exclusive_group"):
+            return parser
+        if name == "set_defaults":
+            for key, value in kwargs.items():
+                parser.defaults[key] = (value, f"--{key}")
+            return None
+        if name in ("parse_args", "parse_known_args"):
+            parsed = Options(parser.defaults, parsed=True)
+            return parsed if name == "parse_args" else (parsed, UNKNOWN)
+        return UNKNOWN
+
     def dataset_method(self, node: ast.Call, data: Data, name: str, args: list[Any]) -> Any:
         first = args[0] if args else UNKNOWN
         if name == "batch":
@@ -295,7 +379,12 @@ class KerasCalls:
         return model
 
     def train(self, node: ast.Call, model: Model, name: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+        if name == "loop" and any(isinstance(e, Train) and e.model is model and e.method == "loop" for e in self.events):
+            return  # one custom loop trains a model once as far as BN is concerned
         data = args[0] if args else kwargs.get("x", kwargs.get("generator", UNKNOWN))
+        attrs = getattr(data, "attrs", None)
+        if isinstance(attrs, dict) and is_count(attrs.get("batch_size")):  # a keras.utils.Sequence of the script
+            data = Data(batch=attrs["batch_size"], batch_pos=data.pos)
         data = data if isinstance(data, Data) else None
         batch, batch_pos, default = None, None, False
         given = kwargs.get("batch_size")
@@ -318,8 +407,8 @@ class KerasCalls:
         for count in self.repeats:
             repeats = repeats * count if repeats is not None and count is not None else None
         current = self.snapshot(model)
-        traced = self.traced.get(model)
-        if traced is None:
+        traced = self.traced.get(model) if name != "loop" else None
+        if traced is None and name != "loop":
             self.traced[model] = (current, node.lineno)
         self.emit(
             Train,
@@ -327,7 +416,7 @@ class KerasCalls:
             model=model,
             method=name,
             current=current,
-            compiled=self.compiled.get(model),
+            compiled=self.compiled.get(model) if name != "loop" else None,
             traced=traced[0] if traced else None,
             traced_at=traced[1] if traced else None,
             data=data,

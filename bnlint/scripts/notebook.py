@@ -10,10 +10,12 @@ since it decides which Keras `tf.keras` is.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 
 from ..errors import InputError
+from .brain import AUTOMAGICS, STATEMENT_MAGICS
 from .source import Source
 
 # Cell magics after which the cell still holds Python.
@@ -21,6 +23,30 @@ PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug", "python", "p
 ENV_MAGIC = re.compile(r"^\s*%env\s+(\w+)\s*[= ]\s*(\S+)\s*$")
 IPYTHON_LINE = re.compile(r"^(\s*)(?:[%!]|\w+\s*=\s*[%!])")
 HELP_LINE = re.compile(r"^\s*[\w.]+\?\??\s*$|^\s*\?")
+# `name args` where args do not continue a Python expression (`history = model.fit(` is code).
+AUTOMAGIC_LINE = re.compile(
+    r"^(\s*)(%?)(" + "|".join(AUTOMAGICS) + r")(?:\s+(?![-=+*/%<>!.,:()\[\]|&^@'\"]|\w+\s*[=(])(.*)|\s*)$"
+)
+
+
+def parses(text: str) -> bool:
+    try:
+        ast.parse(text.strip())
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def automagic(text: str) -> str | None:
+    """The Python left of an IPython line magic or automagic (`pip install x`, `ls`,
+    `%time model.fit(...)`): '' for none, None when the line is plain Python."""
+    match = AUTOMAGIC_LINE.match(text)
+    if match is None or (not match[2] and parses(text)):
+        return None
+    rest = (match[4] or "").strip()
+    if match[3] in STATEMENT_MAGICS and rest and parses(rest):
+        return rest  # `%time model.fit(...)` still trains
+    return ""
 
 
 def read_notebook(path: str) -> Source:
@@ -70,7 +96,12 @@ def mask(lines: list[str]) -> list[str]:
             continued = text.rstrip().endswith("\\")
             continue
         env = ENV_MAGIC.match(text)
-        if env:
+        magic = automagic(text) if not env else None
+        if magic is not None:
+            indent = text[: len(text) - len(text.lstrip())]
+            masked.append(f"{indent}pass; {magic}" if magic else f"{indent}pass")
+            continued = text.rstrip().endswith("\\")
+        elif env:
             indent = text[: len(text) - len(text.lstrip())]
             masked.append(f"{indent}os.environ[{env[1]!r}] = {env[2]!r}")
         elif IPYTHON_LINE.match(text) or HELP_LINE.match(text):

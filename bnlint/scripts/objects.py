@@ -39,8 +39,13 @@ class Pos:
     col: int
 
 
+# While code of another file (a local module) runs, positions are those of the linted
+# file's statement that reached it: findings must point into the file being linted.
+ANCHORS: list[Pos] = []
+
+
 def pos(node: ast.AST) -> Pos:
-    return Pos(node.lineno, node.col_offset + 1)
+    return ANCHORS[-1] if ANCHORS else Pos(node.lineno, node.col_offset + 1)
 
 
 # ---------------------------------------------------------------- objects
@@ -111,6 +116,16 @@ class Model(Obj):
     bns: list[BNLayer] = field(default_factory=list)
     members: list[Obj] = field(default_factory=list)  # objects whose trainable flags matter
     slots: list[Any] | None = field(default_factory=list)  # model.layers, in order; None: unknown
+    attrs: dict[str, Any] = field(default_factory=dict)  # `self.x = ...` of a keras.Model subclass
+    cls: Any = None  # the ClassValue of a keras.Model subclass
+
+
+@dataclass(eq=False)
+class Instance(Obj):
+    """An object of a class the script defines (a trainer keeping `self.model`)."""
+
+    cls: Any
+    attrs: dict[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- values
@@ -167,7 +182,82 @@ class Data:
 
 @dataclass(frozen=True)
 class Func:
-    node: ast.FunctionDef | ast.AsyncFunctionDef
+    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+    scope: Any = field(default=None, compare=False)  # the frame it was defined in (closures, globals)
+    unit: Any = field(default=None, compare=False)  # the file it was defined in
+
+
+@dataclass(frozen=True)
+class BoundMethod:
+    func: Func
+    receiver: Any
+
+
+@dataclass(eq=False)
+class ClassValue:
+    node: ast.ClassDef
+    scope: Any
+    unit: Any
+    parents: list[Any]
+    keras_model: bool  # a keras.Model subclass
+
+    def method(self, name: str) -> ast.FunctionDef | None:
+        for statement in self.node.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == name:
+                return statement
+        for parent in self.parents:
+            if isinstance(parent, ClassValue):
+                found = parent.method(name)
+                if found is not None:
+                    return found
+        return None
+
+    def owner_of(self, name: str) -> ClassValue | None:
+        if any(isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == name for s in self.node.body):
+            return self
+        return next((p.owner_of(name) for p in self.parents if isinstance(p, ClassValue) and p.owner_of(name)), None)
+
+
+@dataclass(eq=False)
+class ModuleNS:
+    """A local module of the script's repository, interpreted (never imported)."""
+
+    path: str
+    names: dict[str, Any]
+
+
+@dataclass(eq=False)
+class Options:
+    """An argparse parser or the namespace it parses: option defaults, and which of
+    them the analysis relied on."""
+
+    defaults: dict[str, tuple[Any, str]] = field(default_factory=dict)  # dest -> (default, '--flag')
+    attrs: dict[str, Any] = field(default_factory=dict)
+    parsed: bool = False
+
+
+@dataclass(frozen=True)
+class LayerRef:
+    """One layer inside a base with a known layer table, while a loop visits them one by one."""
+
+    base: Any
+    index: int
+    kind: str  # "bn" or "other"
+    name: str | None
+
+
+@dataclass(frozen=True)
+class Indices:
+    """`range(len(x.layers))` when the length is not known: indices into a layer list."""
+
+    items: LayerList
+
+
+@dataclass(frozen=True)
+class Index:
+    """The loop variable over Indices: an index of a BN layer or of another layer."""
+
+    element: Elem
 
 
 # ---------------------------------------------------------------- trainable flags
@@ -265,6 +355,8 @@ class ScriptFacts:
     final: dict[Obj, Flags]
     renorm_schedule: bool
     notes: list[tuple[int, str]]
+    settings: list[str] = field(default_factory=list)  # script defaults the analysis relied on
+    assumed: list[str] = field(default_factory=list)  # what bnlint assumed, for the context line
     generation: Generation = Generation.KERAS3  # set once the imports are resolved (versions.resolve)
     keras_version: str | None = None
     keras_how: str = ""

@@ -47,6 +47,25 @@ def parse(source: Source, path: str) -> ast.Module:
         raise InputError(f"cannot parse as Python ({exc})") from None
 
 
+def parse_cells(source: Source, path: str) -> tuple[Source, ast.Module, list[str]]:
+    """A notebook whose cells parse except a few: those cells are blanked (line numbers
+    kept) and named in a note; every other cell is still linted."""
+    broken: list[str] = []
+    for _ in range(len(source.cells)):
+        try:
+            return source, ast.parse(source.text, filename=path), broken
+        except SyntaxError as exc:
+            cell, line = source.locate(exc.lineno or 0)
+            blanked = source.blank_cell(exc.lineno or 0)
+            if cell is None or blanked is None:
+                break
+            broken.append(f"cell {cell} does not parse (line {line}: {exc.msg}); it was not linted")
+            source = blanked
+        except (ValueError, RecursionError, MemoryError):
+            break
+    return source, parse(source, path), broken
+
+
 # "line 15" in a message means a line of the joined cells: a reader needs "cell 5, line 3".
 LINE_REFERENCE = re.compile(r"\bline (\d+)\b")
 
@@ -64,26 +83,30 @@ def lint_script(path: str, kind: str, checks: Iterable, context: TrainingContext
 
     `checks` are the selected rules' `check_script` functions."""
     source = load(path, kind)
-    tree = parse(source, path)
+    source, tree, broken = parse_cells(source, path) if source.cells else (source, parse(source, path), [])
     if not any(word in source.text for word in KERAS_WORDS):
-        return ScriptResult([], None, "no Keras imports")
+        return ScriptResult([], None, "no Keras imports", broken)
     try:
-        facts = extract(tree, source.text)
+        facts = extract(tree, source.text, path)
     except RecursionError:
         raise InputError("too deeply nested for bnlint to analyse") from None
     facts.generation, facts.keras_version, facts.keras_how = resolve(facts.flavours, facts.legacy_env, keras_version)
+    if facts.assumed:
+        facts.keras_how += "; " + "; ".join(facts.assumed)
+    defaults = f" (with the script's defaults: {', '.join(facts.settings)})" if facts.settings else ""
     suppressions = scan(source.text)
     found: list[Diagnostic] = []
     for check in checks:
         for diagnostic in check(facts, context):
             if suppressions.hides(diagnostic.code, diagnostic.line):
                 continue
+            diagnostic.message += defaults
             if source.cells:
                 diagnostic.message = _cell_lines(source, diagnostic.message)
                 if diagnostic.line is not None:
                     diagnostic.cell, diagnostic.line = source.locate(diagnostic.line)
             found.append(diagnostic)
-    notes = []
+    notes = list(broken)
     for line, text in facts.notes:
         cell, line = source.locate(line)
         notes.append(f"{'' if cell is None else f'cell {cell}, '}line {line}: {text}")

@@ -27,6 +27,20 @@ class Source:
         start, number = self.cells[max(index, 0)]
         return number, line - start + 1
 
+    def blank_cell(self, line: int) -> Source | None:
+        """The same source with the cell holding `line` replaced by `pass` lines."""
+        starts = [start for start, _ in self.cells]
+        index = bisect.bisect_right(starts, line) - 1
+        if index < 0:
+            return None
+        lines = self.text.split("\n")
+        first = starts[index] - 1
+        last = starts[index + 1] - 1 if index + 1 < len(starts) else len(lines) - 1
+        if all(text == "pass" for text in lines[first:last]):
+            return None
+        lines[first:last] = ["pass"] * (last - first)
+        return Source("\n".join(lines), self.cells)
+
 
 def decode(data: bytes) -> str:
     """Python source bytes as text; a binary file is an InputError, not a crash."""

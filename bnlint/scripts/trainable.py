@@ -9,6 +9,7 @@ import ast
 from dataclasses import replace
 from typing import Any
 
+from .applications import application_names
 from .objects import (
     LEGACY_ON,
     UNKNOWN,
@@ -18,6 +19,7 @@ from .objects import (
     Flags,
     Layer,
     LayerList,
+    LayerRef,
     Model,
     Obj,
     Pos,
@@ -50,7 +52,9 @@ class TrainableAssignments:
         flag = value if isinstance(value, bool) else None
         at = pos(node)
         changed: list[Obj] = []
-        if isinstance(obj, Elem):
+        if isinstance(obj, LayerRef):
+            changed = self.set_base_layers(obj.base, obj.index, obj.index + 1, obj.kind, flag, at)
+        elif isinstance(obj, Elem):
             changed = self.set_elements(obj.items, obj.kind, flag, at)
         elif isinstance(obj, (Base, Model, BNLayer, Layer)):
             changed = self.set_whole(obj, flag, at)
@@ -80,7 +84,11 @@ class TrainableAssignments:
                         at=at,
                     )
             return
-        if changed:
+        if self.pending is not None:  # inside a layer-by-layer loop: one event after it
+            targets, values, _ = self.pending.setdefault(node, ([], set(), value_node))
+            targets.extend(changed)
+            values.add(flag)
+        elif changed:
             text = "".join(self.loops[-1:]) + f"{self.segment(node)} = {self.segment(value_node)}"
             self.emit(SetTrainable, node, targets=changed, value=flag, text=text)
 
@@ -98,12 +106,47 @@ class TrainableAssignments:
                 changed += self.set_whole(member, flag, at) if member is not obj else []
         return changed
 
+    def expand(self, items: LayerList) -> list[Any] | None:
+        """The layers of `x.layers[a:b]` one by one when they are known: a LayerRef for a
+        layer inside a base with a layer table, the script's own objects otherwise."""
+        owner = items.owner
+        found: list[Any] = []
+        if isinstance(owner, Base):
+            flags = self.flags.get(owner)
+            if owner.size is None or flags is None or flags.layers is None:
+                return None
+            found = self.base_refs(owner)
+        elif isinstance(owner, Model) and owner.slots is not None:
+            for slot in owner.slots:
+                if isinstance(slot, tuple) and slot[0] == "flat":
+                    refs = self.expand(LayerList(slot[1]))
+                    if refs is None:
+                        return None
+                    found.extend(refs)
+                elif isinstance(slot, tuple):  # the InputLayer of a Functional model
+                    found.append(Layer(owner.pos, "?", "InputLayer"))
+                else:
+                    found.append(slot)
+        else:
+            return None
+        return found[items.start : items.stop]
+
+    def base_refs(self, base: Base) -> list[LayerRef]:
+        names = application_names(base.info.name, base.size) if base.info else None
+        bn = set(base.info.bn)
+        return [
+            LayerRef(base, i, "bn" if i in bn else "other", names[i] if names and i < len(names) else None)
+            for i in range(base.size)
+        ]
+
     def set_elements(self, items: LayerList, kind: str, flag: bool | None, at: Pos) -> list[Obj]:
         owner = items.owner
         if isinstance(owner, Base):
             return self.set_base_layers(owner, items.start, items.stop, kind, flag, at)
         assert isinstance(owner, Model)
         if owner.slots is None:
+            if items.start is None and items.stop is None:  # every layer, whatever their order
+                return self.set_everywhere(owner, kind, flag, at)
             return self.forget(owner, at)
         expanded: list[tuple[Any, int | None]] = []
         for slot in owner.slots:
@@ -139,6 +182,19 @@ class TrainableAssignments:
             new = replace(old, **{kind: part}, at=at)
         self.flags[base] = new
         return [base] if not new.same(old) else []
+
+    def set_everywhere(self, model: Model, kind: str, flag: bool | None, at: Pos) -> list[Obj]:
+        """`for layer in model.layers:` over a model whose layer order is unknown: each
+        member still gets the flag (BN layers in the BN pass, the rest in the other)."""
+        changed: list[Obj] = []
+        for member in model.members:
+            if isinstance(member, Base):
+                changed += self.set_base_layers(member, None, None, kind, flag, at)
+            elif isinstance(member, BNLayer):
+                changed += self.set_whole(member, flag, at) if kind == "bn" else []
+            elif isinstance(member, (Model, Layer)) and kind == "other" and member is not model:
+                changed += self.set_whole(member, flag, at)
+        return changed
 
     def forget(self, model: Model, at: Pos) -> list[Obj]:
         for member in model.members:
