@@ -68,7 +68,9 @@ def names() -> dict:
     for name in [n for n in dir(keras.applications) if n[0].isupper() and n not in NO_BN]:
         if any(name.startswith(prefix) for prefix in COARSE):
             continue
-        model = getattr(keras.applications, name)(weights=None, include_top=False, input_shape=SHAPES.get(name, (96, 96, 3)))
+        model = getattr(keras.applications, name)(
+            weights=None, include_top=False, input_shape=SHAPES.get(name, (96, 96, 3))
+        )
         table[name] = [layer.name for layer in model.layers]
         keras.backend.clear_session()
     return table

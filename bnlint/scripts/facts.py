@@ -99,7 +99,9 @@ class Interpreter(KerasCalls, TrainableAssignments):
         self.assumed: list[str] = []
         self.absl: dict[str, tuple[Any, str]] = {}
         self.call_nodes: list[ast.Call] = []
-        self.pending: dict[ast.AST, tuple[list[Obj], set, ast.AST]] | None = None  # trainable changes of a layer-by-layer loop
+        self.pending: dict[ast.AST, tuple[list[Obj], set, ast.AST]] | None = (
+            None  # trainable changes of a layer-by-layer loop
+        )
         self.flags: dict[Obj, Flags] = {}
         self.events: list[Event] = []
         self.bases: list[Base] = []
@@ -888,7 +890,9 @@ class Interpreter(KerasCalls, TrainableAssignments):
             except (TypeError, ValueError):
                 return UNKNOWN
         if name == "enumerate" and args:
-            start = args[1] if len(args) > 1 else self.ev(next((k.value for k in node.keywords if k.arg == "start"), None))
+            start = (
+                args[1] if len(args) > 1 else self.ev(next((k.value for k in node.keywords if k.arg == "start"), None))
+            )
             return ("enumerate", args[0], start if isinstance(start, int) else 0)
         if name in ("list", "tuple", "reversed", "iter") and len(args) == 1 and isinstance(args[0], LayerList):
             return args[0] if name != "reversed" else UNKNOWN

@@ -13,10 +13,8 @@ from .applications import AppInfo, lookup
 from .brain import BN_PRESET_FAMILIES, NO_BN_BACKBONES, builder
 from .objects import (
     ARRAY_MAKERS,
-    BN_NAMES,
     DATASET_KEEP,
     LEGACY_ON,
-    MODEL_NAMES,
     TRAIN_METHODS,
     UNKNOWN,
     Base,
@@ -25,6 +23,7 @@ from .objects import (
     Data,
     Flags,
     Layer,
+    LayerList,
     Model,
     Obj,
     Options,
@@ -69,7 +68,9 @@ class KerasCalls:
             return Data(size=first.size if isinstance(first, Data) else None)
         if path.startswith("tensorflow.data."):
             return Data()
-        if path.startswith(("numpy.", "tensorflow.random.", "tensorflow.")) and callee.last in ARRAY_MAKERS | {"randint"}:
+        if path.startswith(("numpy.", "tensorflow.random.", "tensorflow.")) and callee.last in ARRAY_MAKERS | {
+            "randint"
+        }:
             return Data(size=leading_size(callee.last, args, kwargs))
         if path in ("numpy.array", "numpy.asarray", "numpy.concatenate"):
             return Data()
@@ -379,7 +380,9 @@ class KerasCalls:
         return model
 
     def train(self, node: ast.Call, model: Model, name: str, args: list[Any], kwargs: dict[str, Any]) -> None:
-        if name == "loop" and any(isinstance(e, Train) and e.model is model and e.method == "loop" for e in self.events):
+        if name == "loop" and any(
+            isinstance(e, Train) and e.model is model and e.method == "loop" for e in self.events
+        ):
             return  # one custom loop trains a model once as far as BN is concerned
         data = args[0] if args else kwargs.get("x", kwargs.get("generator", UNKNOWN))
         attrs = getattr(data, "attrs", None)
