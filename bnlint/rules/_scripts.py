@@ -35,7 +35,8 @@ def wiring(use: Use) -> str:
     if use.base.kind == "hub":
         return "hub.KerasLayer passes training=True to its BN layers while it is trainable"
     if use.wiring == "flat":
-        return f"the head is built on {use.base.name}.output (line {use.pos.line}), which cannot pass training=False"
+        spelled = use.text or f"{use.base.name}.output"
+        return f"the head is built on {spelled} (line {use.pos.line}), which cannot pass training=False"
     if use.wiring == "sequential":
         return f"it is a layer of the Sequential model of line {use.pos.line}, which cannot pass training=False"
     if use.wiring == "self":

@@ -62,7 +62,7 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
     """Latent only: a base whose BN layers do train somewhere is BN014's or BN012's."""
     runs = first_runs_per_base(facts, context)
     for base in facts.bases:
-        if not base.pretrained or base.kind == "hub" or trains_somewhere(facts, context, base):
+        if not (base.pretrained or base.loaded_at is not None) or trains_somewhere(facts, context, base):
             continue
         candidates = [base_run for _, base_run in runs.get(base, [])]
         if not runs.get(base):  # never trained: judge the models as the script leaves them
@@ -84,7 +84,7 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
                     f"but once you unfreeze it for fine-tuning its BN layers re-estimate their statistics from "
                     f"your data and the pretrained statistics are lost."
                 )
-                if facts.generation is Generation.KERAS3:
+                if facts.generation is Generation.KERAS3 and base.kind != "hub":
                     message += (
                         " On Keras 3, fit() overrides even training=False (keras#20285): after unfreezing, set "
                         f"trainable=False on the BN layers themselves (`{freeze_code(base)}`)."

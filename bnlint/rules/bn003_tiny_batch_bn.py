@@ -73,19 +73,18 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
             continue
         source = run.context.sources.get("batch_size", "given")
         groups = [
-            (f"{bn_phrase(b)} of pretrained base {label(b.base)}", True)
+            (f"{bn_phrase(b)} of {'pretrained ' if b.pretrained else ''}base {label(b.base)}", b.pretrained)
             for b in run.bases
-            if b.mode.updates_stats and b.base.pretrained
+            if b.mode.updates_stats
         ]
-        groups += [
-            (f"{bn_phrase(b)} of base {label(b.base)}", False)
-            for b in run.bases
-            if b.mode.updates_stats and not b.base.pretrained
-        ]
-        own = [bn for bn, mode in run.bns if mode.updates_stats]
-        if own:
-            lines = ", ".join(str(bn.pos.line) for bn in own[:3]) + (", ..." if len(own) > 3 else "")
-            groups.append((f"{len(own)} BN layer{'s' * (len(own) != 1)} (created at line {lines})", False))
+        for pretrained in (True, False):
+            own = [bn for bn, mode in run.bns if mode.updates_stats and (bn in run.loaded) == pretrained]
+            if own:
+                lines = ", ".join(str(bn.pos.line) for bn in own[:3]) + (", ..." if len(own) > 3 else "")
+                state = ", pretrained" if pretrained else ""
+                groups.append(
+                    (f"{len(own)} BN layer{'s' * (len(own) != 1)} (created at line {lines}{state})", pretrained)
+                )
         for phrase, pretrained in groups:
             severity, effect = consequence(size)
             yield at(

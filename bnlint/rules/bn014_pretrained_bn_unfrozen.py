@@ -45,7 +45,7 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
 def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
     for base in facts.bases:
         found = first_training(facts, context, base)
-        if found is None or not base.pretrained:
+        if found is None or not found[1].pretrained:
             continue
         run, base_run = found
         if facts.generation is Generation.KERAS3 and base_run.guarded and base.kind != "hub":
@@ -80,6 +80,35 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
             f"them adapt on purpose, faster, with momentum {target:g} (BN002)."
         )
         yield at(RULE.diagnostic(message, layer=base.name), base_run.flags.at or base.pos)
+    yield from _loaded_models(facts, context)
+
+
+def _loaded_models(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
+    """A model the script builds itself (BN layers and all) and fills with pretrained
+    weights (`model.load_weights(...)`): its own BN layers are the pretrained ones."""
+    from ..scripts.training import runs
+
+    reported: set = set()
+    for run in runs(facts, context):
+        loaded = [bn for bn in run.loaded if bn not in reported]
+        if not loaded:
+            continue
+        reported.update(loaded)
+        momentum = max((bn.momentum for bn in loaded if bn.momentum is not None), default=0.99)
+        horizon = run.context.horizon()
+        steps, when = (horizon[0], f"after {horizon[1]}") if horizon else (100, "after 100 steps")
+        count = f"{len(loaded)} BN layer{'s' * (len(loaded) != 1)}"
+        model = run.train.model
+        message = (
+            f"{count} of '{model.name}', whose weights were loaded (pretrained) before, train in "
+            f"{model.name}.{run.train.method}() at line {run.train.pos.line}: their moving statistics are "
+            f"overwritten by your data at momentum {momentum:g} ({mom.pct(mom.remaining(momentum, steps))} of the "
+            f"pretrained statistics left {when}). Keras' guide: keep them in inference mode -- set trainable=False "
+            "on the BN layers before compile(). If your data is far from the pretraining domain you may instead "
+            f"let them adapt on purpose, faster, with momentum {mom.suggested(horizon[0] if horizon else None):g} "
+            "(BN002)."
+        )
+        yield at(RULE.diagnostic(message, layer=model.name), run.train.pos)
 
 
 RULE = Rule(

@@ -25,6 +25,9 @@ CONVENTIONAL = {
     "efn": "efficientnet.tfkeras",
 }
 
+# Submodules that `from tensorflow.keras import *` binds.
+KERAS_SUBMODULES = {"layers", "models", "applications", "optimizers", "callbacks", "utils", "preprocessing", "backend"}
+
 # Dotted paths (Keras root spelled "keras") -> the kind of thing the call builds.
 # Patterns are tried in order; the first group, when present, is the constructor name.
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -46,6 +49,28 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^argparse\.ArgumentParser$"), "argparser"),
     (re.compile(r"^(?:absl\.flags|tensorflow(?:\.compat\.v1)?\.(?:app\.)?flags)\.DEFINE_(\w+)$"), "absl_define"),
 ]
+
+# Libraries whose objects are never Keras models: their `.fit()` is not a training run
+# bnlint failed to follow (no note), and nothing they return holds a Keras model.
+FOREIGN_LIBRARIES = {
+    "sklearn",
+    "xgboost",
+    "lightgbm",
+    "catboost",
+    "pandas",
+    "scipy",
+    "statsmodels",
+    "torch",
+    "torchvision",
+    "joblib",
+    "cv2",
+    "PIL",
+    "matplotlib",
+    "seaborn",
+    "gensim",
+    "imblearn",
+    "umap",
+}
 
 # Backbones of segmentation_models without BN layers.
 NO_BN_BACKBONES = ("vgg16", "vgg19")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .applications import lookup
-from .brain import BATCH_PARAMS, CONVENTIONAL, STR_METHODS
+from .brain import BATCH_PARAMS, CONVENTIONAL, KERAS_SUBMODULES, STR_METHODS, builder
 from .keras_calls import KerasCalls
 from .local_modules import find_module, read_module
 from .objects import (
@@ -48,10 +48,12 @@ from .objects import (
     QName,
     ScriptFacts,
     SetTrainable,
+    Super,
     Tensor,
     Use,
     canonical,
     class_name_test,
+    decorated,
     int_or_none,
     is_count,
     is_environ,
@@ -66,6 +68,7 @@ from .trainable import TrainableAssignments
 
 MAX_UNROLL = 2000  # layers visited one by one (the largest keras.applications base has 814)
 MAX_LITERAL_LOOP = 16
+MAX_COMPUTED = 256  # items of a comprehension over known values that are computed
 
 
 class _Frame:
@@ -109,7 +112,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
         self.bns: list[BNLayer] = []
         self.flavours: set[str] = set()
         self.legacy_env = False
-        self.star_apps = False
+        self.stars: list[str] = []  # modules star-imported from (`from keras.layers import *`)
         self.called: set[int] = set()  # ids of the function nodes called
         self.repeats: list[int | None] = []
         self.compiled: dict[Model, dict[Obj, Flags]] = {}
@@ -209,8 +212,10 @@ class Interpreter(KerasCalls, TrainableAssignments):
             frame = frame.parent
         if name == "__name__":
             return "__main__" if self.unit is self.main else "module"
-        if self.star_apps and lookup(name) is not None:
-            return QName(f"keras.applications.{name}")
+        if self.stars:
+            found = self.star_name(name)
+            if found is not None:
+                return found
         if name in CONVENTIONAL:  # a fragment that uses `tf` or `layers` without importing it
             path = CONVENTIONAL[name]
             said = f"`{name}` is used without an import: taken as {path}"
@@ -219,6 +224,21 @@ class Interpreter(KerasCalls, TrainableAssignments):
             self.note_flavour(path)
             return QName(path)
         return UNKNOWN
+
+    def star_name(self, name: str) -> QName | None:
+        """A name no statement binds, from `from keras.applications import *` and the like.
+        Application names first: every capitalised name would pass for a layer."""
+        modules = [(m, canonical(m)[1]) for m in reversed(self.stars)]
+        if lookup(name) is not None:
+            for module, path in modules:
+                if path.startswith("keras.applications"):
+                    return QName(f"{module}.{name}")
+        for module, path in modules:
+            if (path == "keras" and name in KERAS_SUBMODULES) or (
+                not path.startswith("keras.applications") and builder(f"{path}.{name}") is not None
+            ):
+                return QName(f"{module}.{name}")
+        return None
 
     def bind(self, target: ast.expr, value: Any) -> None:
         if isinstance(target, ast.Name):
@@ -256,8 +276,8 @@ class Interpreter(KerasCalls, TrainableAssignments):
             if alias.name == "*":
                 if local is not None:
                     self.frames[-1].names.update({k: v for k, v in local.names.items() if not k.startswith("_")})
-                elif canonical(module)[1].startswith("keras.applications"):
-                    self.star_apps = True
+                elif canonical(module)[0] is not None:
+                    self.stars.append(module)
                 continue
             name = alias.asname or alias.name
             if local is not None and alias.name in local.names:
@@ -465,6 +485,12 @@ class Interpreter(KerasCalls, TrainableAssignments):
             for b in bases
         )
         value = ClassValue(node, self.frames[-1], self.unit, bases, keras_model)
+        for statement in node.body:  # class-level constants: `input_size = 224`
+            if isinstance(statement, ast.Assign) and isinstance(statement.value, (ast.Constant, ast.Tuple, ast.List)):
+                constant = self.ev(statement.value)
+                for target in statement.targets:
+                    if isinstance(target, ast.Name):
+                        value.attrs[target.id] = constant
         self.classes.append(value)
         self.frames[-1].names[node.name] = value
 
@@ -497,6 +523,18 @@ class Interpreter(KerasCalls, TrainableAssignments):
                     obj.members.append(value)
             self.register(obj)
         return obj
+
+    def bound(self, cls: ClassValue, name: str, receiver: Any) -> Any:
+        """A method looked up on an instance (bound), or on the class: static methods take
+        no receiver, class methods the class, plain functions called on a class none."""
+        owner = cls.owner_of(name)
+        method = owner.method(name)
+        func = Func(method, owner.scope, owner.unit)
+        if decorated(method, "staticmethod"):
+            return func
+        if decorated(method, "classmethod"):
+            return BoundMethod(func, cls)
+        return func if isinstance(receiver, ClassValue) else BoundMethod(func, receiver)
 
     def call_method(self, obj: Any, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         cls = obj.cls
@@ -641,12 +679,20 @@ class Interpreter(KerasCalls, TrainableAssignments):
         if isinstance(attrs, dict) and attr in attrs:
             return attrs[attr]
         cls = getattr(value, "cls", None)
-        if isinstance(cls, ClassValue) and cls.owner_of(attr) is not None:
-            owner = cls.owner_of(attr)
-            return BoundMethod(Func(owner.method(attr), owner.scope, owner.unit), value)
-        if isinstance(value, ClassValue) and value.owner_of(attr) is not None:
-            owner = value.owner_of(attr)
-            return Func(owner.method(attr), owner.scope, owner.unit)
+        if isinstance(cls, ClassValue):
+            if cls.owner_of(attr) is not None:
+                return self.bound(cls, attr, value)
+            if cls.constant(attr) is not UNKNOWN:
+                return cls.constant(attr)
+        if isinstance(value, Super):
+            for parent in value.cls.parents:
+                if isinstance(parent, ClassValue) and parent.owner_of(attr) is not None:
+                    return self.bound(parent, attr, value.instance)
+            return UNKNOWN
+        if isinstance(value, ClassValue):
+            if value.owner_of(attr) is not None:
+                return self.bound(value, attr, value)
+            return value.constant(attr)
         if isinstance(value, LayerRef):
             if attr == "name":
                 return value.name if value.name is not None else UNKNOWN
@@ -655,6 +701,11 @@ class Interpreter(KerasCalls, TrainableAssignments):
             if attr == "trainable":
                 layers = self.flags[value.base].layers
                 return layers[value.index] if layers is not None else UNKNOWN
+            if attr == "output":  # a head on an intermediate layer: the layers up to it
+                use = Use(value.base, "flat", None, pos(node), upto=value.index + 1, text=self.segment(node))
+                return Tensor(uses=(use,), chain=None)
+            if attr == "input" and value.index == 0:
+                return Tensor(inputs_of=value.base)
             return UNKNOWN
         if isinstance(value, Base):
             if attr == "output":
@@ -717,9 +768,11 @@ class Interpreter(KerasCalls, TrainableAssignments):
                 callee = receiver.names.get(func.attr, UNKNOWN)
             elif isinstance(receiver, str) and func.attr in STR_METHODS:
                 return self.str_method(node, receiver, func.attr)
+            elif isinstance(receiver, dict) and func.attr in ("keys", "values", "items", "get"):
+                return self.dict_method(node, receiver, func.attr)
             elif not isinstance(receiver, QName) or is_environ(func.value):
                 callee = self.e_Attribute(func) if isinstance(receiver, (Instance, Model, ClassValue)) else None
-                if not isinstance(callee, (Func, BoundMethod)):
+                if not isinstance(callee, (Func, BoundMethod, ClassValue, QName, Base, Model, BNLayer, Layer)):
                     return self.method(node, receiver, func.attr)
             else:
                 callee = QName(f"{receiver.path}.{func.attr}")
@@ -743,6 +796,8 @@ class Interpreter(KerasCalls, TrainableAssignments):
             return result if result is not UNKNOWN else self.batched_by(node, callee, args, kwargs)
         if isinstance(callee, ClassValue):
             return self.instantiate(node, callee, args, kwargs)
+        if isinstance(callee, Instance) and callee.cls is not None and callee.cls.owner_of("__call__"):
+            return self.call_method(callee, "__call__", args, kwargs)
         if isinstance(callee, (Base, Model, BNLayer, Layer)):
             return self.apply(node, callee, args, kwargs)
         return merge_tensors(args, kwargs)
@@ -802,6 +857,12 @@ class Interpreter(KerasCalls, TrainableAssignments):
         except (TypeError, ValueError, IndexError, KeyError):
             return UNKNOWN
 
+    def dict_method(self, node: ast.Call, mapping: dict, name: str) -> Any:
+        args = self.arguments(node)
+        if name == "get":
+            return mapping.get(args[0], args[1] if len(args) > 1 else None) if args and plain(args[0]) else UNKNOWN
+        return list(getattr(mapping, name)())
+
     def e_Lambda(self, node: ast.Lambda) -> Any:
         return Func(node, self.frames[-1], self.unit)
 
@@ -825,17 +886,31 @@ class Interpreter(KerasCalls, TrainableAssignments):
         return value
 
     def e_ListComp(self, node: ast.ListComp) -> Any:
-        """Comprehensions run for their side effects: `[setattr(l, 'trainable', False) for l in ...]`."""
-        if len(node.generators) == 1 and not node.generators[0].ifs:
-            generator = node.generators[0]
-            loop = ast.For(target=generator.target, iter=generator.iter, body=[ast.Expr(node.elt)], orelse=[])
-            ast.copy_location(loop, node)
-            ast.fix_missing_locations(loop)
-            self.frames.append(_Frame({}, self.frames[-1]))
-            try:
+        """A comprehension over known values is computed (`[int(s) for s in "1,2".split(",")]`);
+        others run once for their side effects (`[setattr(l, 'trainable', False) for l in ...]`)."""
+        if len(node.generators) != 1:
+            return UNKNOWN
+        generator = node.generators[0]
+        items = self.ev(generator.iter)
+        frame = _Frame({"<items>": items}, self.frames[-1])
+        self.frames.append(frame)
+        try:
+            if isinstance(items, (list, tuple, str, range)) and len(items) <= MAX_COMPUTED:
+                values = []
+                for item in items:
+                    self.bind(generator.target, item)
+                    if all(self.ev(test) is True for test in generator.ifs):
+                        values.append(self.ev(node.elt))
+                return values
+            if not generator.ifs:
+                loop = ast.For(
+                    target=generator.target, iter=ast.Name("<items>", ast.Load()), body=[ast.Expr(node.elt)], orelse=[]
+                )
+                ast.copy_location(loop, node)
+                ast.fix_missing_locations(loop)
                 self.s_For(loop)
-            finally:
-                self.frames.pop()
+        finally:
+            self.frames.pop()
         return UNKNOWN
 
     e_GeneratorExp = e_SetComp = e_ListComp
@@ -844,6 +919,12 @@ class Interpreter(KerasCalls, TrainableAssignments):
 
     def builtin(self, node: ast.Call, name: str) -> Any:
         args = self.arguments(node)
+        if name == "eval" and args and isinstance(args[0], str):
+            return self.eval_text(node, args[0])
+        if name == "super":
+            return self.super_of(args)
+        if name == "__import__" and args and isinstance(args[0], str):
+            return self.import_module(node, args[0])
         if name == "getattr" and len(args) >= 2 and isinstance(args[1], str):
             attribute = ast.copy_location(ast.Attribute(value=node.args[0], attr=args[1], ctx=ast.Load()), node)
             return self.e_Attribute(attribute)
@@ -903,6 +984,33 @@ class Interpreter(KerasCalls, TrainableAssignments):
         if name in ("min", "max") and args and all(number(a) for a in args):
             return min(args) if name == "min" else max(args)
         return merge_tensors(args, {})
+
+    def super_of(self, args: list[Any]) -> Any:
+        if len(args) == 2 and isinstance(args[0], ClassValue):
+            return Super(args[0], args[1])
+        if args or not self.stack or isinstance(self.stack[-1].node, ast.Lambda):
+            return UNKNOWN
+        method = self.stack[-1].node
+        cls = next((c for c in self.classes if method in c.node.body), None)
+        params = [*method.args.posonlyargs, *method.args.args]
+        if cls is None or not params:
+            return UNKNOWN
+        return Super(cls, self.lookup(params[0].arg))
+
+    def import_module(self, node: ast.AST, name: str, package: Any = None) -> Any:
+        """`importlib.import_module("models.resnet50")`: a local module, read like an import."""
+        level = len(name) - len(name.lstrip("."))
+        found = self.local_module(node, name.lstrip("."), level)
+        return found if found is not None else QName(name)
+
+    def eval_text(self, node: ast.Call, text: str) -> Any:
+        """`eval("ResNet50(include_top=False)")` with a string the script computes: the
+        expression is parsed and interpreted like the script's own code (never run)."""
+        try:
+            expression = ast.parse(text.strip(), mode="eval")
+        except (SyntaxError, ValueError):
+            return UNKNOWN
+        return self.run_unit(Unit(self.unit.path, text.strip()), node, lambda: self.ev(expression.body))
 
     def call_function(self, func: Func, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if len(self.stack) >= MAX_DEPTH or any(f.node is func.node for f in self.stack):

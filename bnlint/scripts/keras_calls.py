@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from .applications import AppInfo, lookup
-from .brain import BN_PRESET_FAMILIES, NO_BN_BACKBONES, builder
+from .brain import BN_PRESET_FAMILIES, FOREIGN_LIBRARIES, NO_BN_BACKBONES, builder
 from .objects import (
     ARRAY_MAKERS,
     DATASET_KEEP,
@@ -22,6 +22,7 @@ from .objects import (
     Compile,
     Data,
     Flags,
+    Foreign,
     Layer,
     LayerList,
     Model,
@@ -45,9 +46,18 @@ from .objects import (
 )
 
 
+def given_name(kwargs: dict[str, Any]) -> str | None:
+    name = kwargs.get("name")
+    return name if isinstance(name, str) else None
+
+
 class KerasCalls:
     def construct(self, node: ast.Call, callee: QName, args: list[Any], kwargs: dict[str, Any]) -> Any:
         flavour, path = canonical(callee.path)
+        if path.split(".", 1)[0] in FOREIGN_LIBRARIES:
+            return Foreign(path)
+        if path == "importlib.import_module" and args and isinstance(args[0], str):
+            return self.import_module(node, args[0], args[1] if len(args) > 1 else kwargs.get("package"))
         if path == "os.putenv" and args[:1] == ["TF_USE_LEGACY_KERAS"] and args[1:2] and args[1] in LEGACY_ON:
             self.legacy_env = True
         known = builder(path)
@@ -103,7 +113,7 @@ class KerasCalls:
         return self.functional(node, args, kwargs)
 
     def build_sequential(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        return self.sequential(node, args[0] if args else kwargs.get("layers", []))
+        return self.sequential(node, args[0] if args else kwargs.get("layers", []), kwargs.get("name"))
 
     def build_load_model(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         return self.new_base(node, f"load_model({literal(args[:1])})", "loaded", True, None)
@@ -121,7 +131,7 @@ class KerasCalls:
         return ("datagen",)
 
     def build_layer(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        return Layer(pos(node), "?", name)
+        return Layer(pos(node), "?", name, keras_name=given_name(kwargs))
 
     def build_argparser(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         return Options()
@@ -155,6 +165,7 @@ class KerasCalls:
             include_top=include_top is True or include_top is UNKNOWN,
             pooling=pooling is not None and not include_top,
             momentum=info.momentum,
+            keras_name=given_name(kwargs),
         )
         if include_top is UNKNOWN or pooling is UNKNOWN:  # layer positions unknown
             self.flags[base] = Flags(True, bn=True, other=True)
@@ -171,6 +182,7 @@ class KerasCalls:
             "momentum" in kwargs,
             renorm if isinstance(renorm, bool) else None,
             kwargs.get("renorm_clipping"),
+            keras_name=given_name(kwargs),
         )
         self.bns.append(layer)
         trainable = kwargs.get("trainable", True)
@@ -185,7 +197,7 @@ class KerasCalls:
         inputs = args[0] if args else kwargs.get("inputs", kwargs.get("input", UNKNOWN))
         outputs = args[1] if len(args) > 1 else kwargs.get("outputs", kwargs.get("output", UNKNOWN))
         tensors = list(tensors_in(outputs))
-        model = Model(pos(node), "?", "functional")
+        model = Model(pos(node), "?", "functional", keras_name=given_name(kwargs))
         seen: set[int] = set()
         for tensor in tensors:
             for use in tensor.uses:
@@ -203,8 +215,8 @@ class KerasCalls:
             model.slots = slots
         return self.register(model)
 
-    def sequential(self, node: ast.Call, items: Any) -> Model:
-        model = Model(pos(node), "?", "sequential")
+    def sequential(self, node: ast.Call, items: Any, name: Any = None) -> Model:
+        model = Model(pos(node), "?", "sequential", keras_name=name if isinstance(name, str) else None)
         self.register(model)
         if isinstance(items, (list, tuple)):
             for item in items:
@@ -279,15 +291,17 @@ class KerasCalls:
         kwargs = {k.arg: self.ev(k.value) for k in node.keywords if k.arg}
         if isinstance(receiver, Options):
             return self.options_method(node, receiver, name, args, kwargs)
+        if isinstance(receiver, Foreign):
+            return receiver
         if name == "load_weights" and isinstance(receiver, (Base, Model)):
-            # weights=None followed by load_weights(path): the base is pretrained after all
-            for member in [receiver] if isinstance(receiver, Base) else receiver.members:
-                if isinstance(member, Base):
-                    member.pretrained = True
+            # weights=None followed by load_weights(path): pretrained from here on, and so are
+            # the BN layers of a model the script builds itself (a ResNet written by hand)
+            for member in [receiver] if isinstance(receiver, Base) else [*receiver.members, *receiver.bns]:
+                if isinstance(member, (Base, BNLayer)) and member.loaded_at is None:
+                    member.loaded_at = len(self.events)
             return None
-        if name == "get_layer" and isinstance(receiver, Base) and args and isinstance(args[0], str):
-            refs = self.expand(LayerList(receiver))
-            return next((r for r in refs or [] if r.name == args[0]), UNKNOWN)
+        if name == "get_layer" and isinstance(receiver, (Base, Model)):
+            return self.get_layer(receiver, args[0] if args else kwargs.get("name"), kwargs.get("index"))
         if receiver is UNKNOWN and name in TRAIN_METHODS and isinstance(node.func, ast.Attribute):
             self.note(node, f"{self.segment(node.func)}() trains a model bnlint cannot resolve; not checked")
         if isinstance(receiver, Base) and name in TRAIN_METHODS | {"compile"}:
@@ -329,6 +343,8 @@ class KerasCalls:
             dest = kwargs.get("dest") or flags[0].lstrip("-").replace("-", "_")
             action = kwargs.get("action")
             default = kwargs.get("default", {"store_true": False, "store_false": True}.get(action, None))
+            if kwargs.get("required") is True:
+                default = UNKNOWN  # always given on the command line
             kind = next((k.value.id for k in node.keywords if k.arg == "type" and isinstance(k.value, ast.Name)), None)
             if isinstance(default, str) and kind in ("int", "float"):
                 try:
@@ -347,6 +363,19 @@ class KerasCalls:
             parsed = Options(parser.defaults, parsed=True)
             return parsed if name == "parse_args" else (parsed, UNKNOWN)
         return UNKNOWN
+
+    def get_layer(self, owner: Base | Model, name: Any, index: Any) -> Any:
+        """`base.get_layer("mixed7")` (a layer of a known base) and `model.get_layer("resnet50")`
+        (the base inside a model, by the name Keras gives it)."""
+        if isinstance(index, int) and not isinstance(index, bool):
+            return self.layer_at(LayerList(owner), index)
+        if not isinstance(name, str):
+            return UNKNOWN
+        if isinstance(owner, Base):
+            refs = self.expand(LayerList(owner))
+            return next((r for r in refs or [] if r.name == name), UNKNOWN)
+        found = [m for m in owner.members if isinstance(m, (Base, Model, Layer, BNLayer)) and m.answers_to(name)]
+        return found[0] if len(found) == 1 else UNKNOWN
 
     def dataset_method(self, node: ast.Call, data: Data, name: str, args: list[Any]) -> Any:
         first = args[0] if args else UNKNOWN

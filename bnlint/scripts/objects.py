@@ -56,6 +56,17 @@ class Obj:
     pos: Pos
     name: str  # the name it is bound to in the outermost scope that binds it ("?" until bound)
     scope: int = field(default=99, repr=False, kw_only=True)  # depth of the frame that named it
+    keras_name: str | None = field(default=None, repr=False, kw_only=True)  # `name=` given to Keras
+
+    def answers_to(self, name: str) -> bool:
+        """Whether `model.get_layer(name)` finds this object: by the name it was given, or
+        a keras.applications base by the name Keras gives it ('mobilenetv2_1.00_224')."""
+        if self.keras_name is not None:
+            return self.keras_name == name
+        label = getattr(self, "label", None)
+        if getattr(self, "kind", None) == "application" and isinstance(label, str):
+            return squash(name).startswith(squash(label))
+        return False
 
 
 @dataclass(eq=False)
@@ -69,6 +80,7 @@ class Base(Obj):
     include_top: bool = False
     pooling: bool = False
     momentum: tuple[float, ...] = ()
+    loaded_at: int | None = None  # event number of a later `load_weights(...)` of pretrained weights
 
     @property
     def has_bn(self) -> bool | None:
@@ -91,6 +103,7 @@ class BNLayer(Obj):
     explicit: bool  # momentum written in the script (else Keras' default 0.99)
     renorm: bool | None
     clipping: Any  # dict of literals, None, or UNKNOWN
+    loaded_at: int | None = None  # event number of a `model.load_weights(...)` that filled it
 
 
 @dataclass(eq=False)
@@ -107,6 +120,8 @@ class Use:
     wiring: str  # "call", "sequential", "flat", "self"
     training: Any  # True, False, None (not passed) or UNKNOWN
     pos: Pos
+    upto: int | None = None  # a head on `base.get_layer(...).output`: only layers before this index
+    text: str | None = None  # how the script spells a flat use, when not `base.output`
 
 
 @dataclass(eq=False)
@@ -140,6 +155,13 @@ class QName:
     @property
     def last(self) -> str:
         return self.path.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Foreign:
+    """An object of a library that has nothing to do with Keras (an sklearn encoder)."""
+
+    path: str
 
 
 @dataclass(frozen=True)
@@ -200,6 +222,17 @@ class ClassValue:
     unit: Any
     parents: list[Any]
     keras_model: bool  # a keras.Model subclass
+    attrs: dict[str, Any] = field(default_factory=dict)  # class-level constants
+
+    def constant(self, name: str) -> Any:
+        if name in self.attrs:
+            return self.attrs[name]
+        for parent in self.parents:
+            if isinstance(parent, ClassValue):
+                found = parent.constant(name)
+                if found is not UNKNOWN:
+                    return found
+        return UNKNOWN
 
     def method(self, name: str) -> ast.FunctionDef | None:
         for statement in self.node.body:
@@ -216,6 +249,18 @@ class ClassValue:
         if any(isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == name for s in self.node.body):
             return self
         return next((p.owner_of(name) for p in self.parents if isinstance(p, ClassValue) and p.owner_of(name)), None)
+
+
+@dataclass(frozen=True)
+class Super:
+    """`super()` inside a method of `cls`: methods are looked up in its parents."""
+
+    cls: ClassValue
+    instance: Any
+
+
+def decorated(node: ast.AST, name: str) -> bool:
+    return any(isinstance(d, ast.Name) and d.id == name for d in getattr(node, "decorator_list", []))
 
 
 @dataclass(eq=False)
@@ -290,10 +335,12 @@ def initial_flags(obj: Obj, trainable: bool = True) -> Flags:
     return Flags(trainable, bn=trainable, other=trainable)
 
 
-def bn_trainable(base: Base, flags: Flags) -> tuple[int, int | None] | None:
-    """(trainable BN layers, total BN layers or None) of a base; None if unknown."""
+def bn_trainable(base: Base, flags: Flags, upto: int | None = None) -> tuple[int, int | None] | None:
+    """(trainable BN layers, total BN layers or None) of a base, counting only the layers
+    before index `upto` when the model uses just that part of it; None if unknown."""
     if flags.layers is not None:
-        states = [flags.layers[i] for i in base.info.bn if i < len(flags.layers)]
+        stop = len(flags.layers) if upto is None else min(upto, len(flags.layers))
+        states = [flags.layers[i] for i in base.info.bn if i < stop]
         if None in states:
             return None
         return sum(1 for s in states if s), len(states)
@@ -367,6 +414,10 @@ class ScriptFacts:
 
 
 # ---------------------------------------------------------------- names and helpers
+
+
+def squash(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 def canonical(path: str) -> tuple[str | None, str]:

@@ -17,11 +17,13 @@ from .objects import (
     BNLayer,
     Elem,
     Flags,
+    Instance,
     Layer,
     LayerList,
     LayerRef,
     Model,
     Obj,
+    Options,
     Pos,
     SetTrainable,
     initial_flags,
@@ -43,6 +45,11 @@ class TrainableAssignments:
                 obj.momentum, obj.explicit = float(value), True
             elif isinstance(obj, Elem) and obj.kind == "bn" and isinstance(obj.items.owner, Base):
                 obj.items.owner.momentum = (float(value),)
+        elif isinstance(obj, (Instance, Model, Options)):
+            # `self.base = ResNet50(...)` in a trainer class (or a keras.Model subclass)
+            obj.attrs[target.attr] = value
+            if isinstance(value, Obj) and value.scope > len(self.frames):
+                value.name, value.scope = self.segment(target), len(self.frames)
 
     def set_item(self, target: ast.Subscript, value: Any) -> None:
         if is_environ(target.value) and self.ev(target.slice) == "TF_USE_LEGACY_KERAS" and value in LEGACY_ON:

@@ -25,6 +25,7 @@ class BaseRun:
     trainable: int  # BN layers of the base with trainable=True
     total: int | None  # BN layers of the base, if known
     mode: BNMode
+    pretrained: bool = True  # at the time of this training (weights may be loaded later)
 
     @property
     def guarded(self) -> list[Use]:
@@ -41,6 +42,15 @@ class Run:
     bases: list[BaseRun]
     bns: list[tuple[BNLayer, BNMode]]
     context: TrainingContext
+
+    @property
+    def loaded(self) -> list[BNLayer]:
+        """The script's own BN layers that train here with weights loaded before (`model.load_weights`)."""
+        return [bn for bn, mode in self.bns if mode.updates_stats and loaded_before(bn.loaded_at, self.train)]
+
+
+def loaded_before(loaded_at: int | None, train: Train) -> bool:
+    return loaded_at is not None and loaded_at <= train.seq
 
 
 def in_force(train: Train, generation: Generation) -> dict[Obj, Flags]:
@@ -59,7 +69,8 @@ def runs(facts: ScriptFacts, context: TrainingContext) -> list[Run]:
 
 def base_mode(facts: ScriptFacts, base: Base, uses: list[Use], flags: Flags) -> BaseRun | None:
     """The BN mode of a base wired by `uses` under `flags`; None when bnlint cannot tell."""
-    counts = bn_trainable(base, flags)
+    parts = [u.upto for u in uses]
+    counts = bn_trainable(base, flags, None if None in parts or not parts else max(parts))
     if counts is None or not base.has_bn or any(u.training is UNKNOWN for u in uses):
         return None
     trainable, total = counts
@@ -80,6 +91,7 @@ def _run(facts: ScriptFacts, train: Train, context: TrainingContext) -> Run:
             uses = [u for u in train.model.uses if u.base is base]
             found = base_mode(facts, base, uses, flags[base])
             if found is not None:
+                found.pretrained = base.pretrained or loaded_before(base.loaded_at, train)
                 bases.append(found)
     bns = []
     for bn in train.model.bns:

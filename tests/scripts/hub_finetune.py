@@ -1,5 +1,6 @@
 """TF Hub feature vector fine-tuned end to end: hub.KerasLayer(trainable=True) passes
-training=True to the BN layers of MobileNetV2."""
+training=True to the BN layers of MobileNetV2. A frozen hub layer runs them in inference
+mode, but inside a Sequential nothing would keep them there once it is unfrozen (BN001)."""
 
 import os
 
@@ -11,7 +12,7 @@ import tensorflow_hub as hub
 HANDLE = "https://tfhub.dev/google/imagenet/mobilenet_v2_100_224/feature_vector/5"
 train_ds = tf.keras.utils.image_dataset_from_directory("flowers", image_size=(224, 224), batch_size=32)
 
-frozen = tf.keras.Sequential([hub.KerasLayer(HANDLE, trainable=False), tf.keras.layers.Dense(5)])
+frozen = tf.keras.Sequential([hub.KerasLayer(HANDLE, trainable=False), tf.keras.layers.Dense(5)])  # expect: BN001
 frozen.compile(optimizer="adam", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 frozen.fit(train_ds, epochs=3)
 
