@@ -72,10 +72,50 @@ FOREIGN_LIBRARIES = {
     "umap",
 }
 
+# Widgets of UI toolkits a training app reads its settings from, and where each keeps the
+# value it starts with: ("options", index-of-options-arg, index keyword) picks from a list,
+# ("value", position, keyword) is given directly. As with argparse, bnlint follows the defaults.
+UI_WIDGETS = {
+    "streamlit.selectbox": ("options", 1, "index"),
+    "streamlit.radio": ("options", 1, "index"),
+    "streamlit.select_slider": ("value", 2, "value"),
+    "streamlit.slider": ("value", 3, "value"),
+    "streamlit.number_input": ("value", 3, "value"),
+    "streamlit.checkbox": ("value", 1, "value"),
+    "streamlit.toggle": ("value", 1, "value"),
+}
+
+# Libraries whose calls the table above describes: a copy of one inside the linted
+# repository (its own examples) is not followed as a local module.
+KNOWN_LIBRARIES = {
+    "keras",
+    "tensorflow",
+    "tf_keras",
+    "keras_applications",
+    "efficientnet",
+    "segmentation_models",
+    "classification_models",
+    "keras_cv",
+    "keras_hub",
+    "keras_nlp",
+    "tensorflow_hub",
+}
+
 # Backbones of segmentation_models without BN layers.
 NO_BN_BACKBONES = ("vgg16", "vgg19")
 # keras_hub / keras_cv model classes whose backbones have BN layers.
-BN_PRESET_FAMILIES = ("ResNet", "EfficientNet", "MobileNet", "CSPDarkNet", "DenseNet", "YOLO", "RetinaNet", "DeepLab")
+BN_PRESET_FAMILIES = (
+    "ResNet",
+    "EfficientNet",
+    "MobileNet",
+    "CSPDarkNet",
+    "DenseNet",
+    "YOLO",
+    "RetinaNet",
+    "DeepLab",
+    "Xception",
+    "Inception",
+)
 
 # Parameters of a local data function (a generator, a Sequence) that set its batch size.
 BATCH_PARAMS = ("batch_size", "batchsize", "batch", "bs", "BATCH_SIZE")

@@ -12,11 +12,12 @@ Nothing is imported or executed: names are resolved through the script's own imp
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .applications import lookup
-from .brain import BATCH_PARAMS, CONVENTIONAL, KERAS_SUBMODULES, STR_METHODS, builder
+from .brain import BATCH_PARAMS, CONVENTIONAL, KERAS_SUBMODULES, KNOWN_LIBRARIES, STR_METHODS, builder
 from .keras_calls import KerasCalls
 from .local_modules import find_module, read_module
 from .objects import (
@@ -49,6 +50,7 @@ from .objects import (
     ScriptFacts,
     SetTrainable,
     Super,
+    Template,
     Tensor,
     Use,
     canonical,
@@ -64,6 +66,7 @@ from .objects import (
     pos,
     tensors_in,
 )
+from .settings_files import OpenFile
 from .trainable import TrainableAssignments
 
 MAX_UNROLL = 2000  # layers visited one by one (the largest keras.applications base has 814)
@@ -212,13 +215,16 @@ class Interpreter(KerasCalls, TrainableAssignments):
             frame = frame.parent
         if name == "__name__":
             return "__main__" if self.unit is self.main else "module"
+        if name == "__file__" and self.unit.path is not None:
+            return os.path.abspath(self.unit.path)
         if self.stars:
             found = self.star_name(name)
             if found is not None:
                 return found
         if name in CONVENTIONAL:  # a fragment that uses `tf` or `layers` without importing it
             path = CONVENTIONAL[name]
-            said = f"`{name}` is used without an import: taken as {path}"
+            where = "" if self.unit is self.main else f" in {os.path.basename(self.unit.path or '?')}"
+            said = f"`{name}` is used without an import{where}: taken as {path}"
             if said not in self.assumed:
                 self.assumed.append(said)
             self.note_flavour(path)
@@ -239,6 +245,14 @@ class Interpreter(KerasCalls, TrainableAssignments):
             ):
                 return QName(f"{module}.{name}")
         return None
+
+    def bind_all(self, target: ast.expr, value: Any) -> None:
+        """Every name in `target` (`x, (y, w)`) gets `value`."""
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self.bind_all(element, value)
+        else:
+            self.bind(target, value)
 
     def bind(self, target: ast.expr, value: Any) -> None:
         if isinstance(target, ast.Name):
@@ -294,6 +308,8 @@ class Interpreter(KerasCalls, TrainableAssignments):
         """A module of the script's own repository, read and interpreted once (never imported)."""
         if self.unit.path is None or canonical(module)[0] is not None:
             return None
+        if level == 0 and module.split(".", 1)[0] in KNOWN_LIBRARIES:
+            return None  # what its calls build is in the brain; its own sources are not followed
         path = find_module(self.unit.path, module, level)
         if path is None:
             return None
@@ -398,14 +414,23 @@ class Interpreter(KerasCalls, TrainableAssignments):
             self.loops.pop()
         elif isinstance(items, range) and len(items) <= MAX_UNROLL and self.indexes_layers(node):
             self.layer_by_layer(node, list(items), None)
+        elif isinstance(items, Data):  # `for x, y in train_ds:` each item is a batch of it
+            if numbered and isinstance(node.target, (ast.Tuple, ast.List)) and len(node.target.elts) == 2:
+                self.bind(node.target.elts[0], source[2])
+                self.bind_all(node.target.elts[1], items)
+            else:
+                self.bind_all(node.target, items)
+            self.block(node.body)
         elif isinstance(items, (list, tuple, dict, str)) and 0 < len(items) <= MAX_LITERAL_LOOP:
-            for item in list(items):  # a loop over literal values (backbones, learning rates): each one
-                self.bind(node.target, item)
+            for index, item in enumerate(list(items)):  # literal values (backbones, learning rates): each one
+                self.bind(node.target, (source[2] + index, item) if numbered else item)
                 self.block(node.body)
                 self.frames[-1].done = False
         else:
             count = len(items) if isinstance(items, range) else None
-            self.bind(node.target, UNKNOWN)
+            # the first iteration is the one Keras traces (`for fold in range(5)`: fold 0)
+            first = items[0] if isinstance(items, range) and len(items) else UNKNOWN
+            self.bind(node.target, (source[2], UNKNOWN) if numbered else first)
             self.repeats.append(count)
             self.block(node.body)
             self.repeats.pop()
@@ -572,7 +597,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
     def e_Dict(self, node: ast.Dict) -> Any:
         keys = [self.ev(k) for k in node.keys]
         values = [self.ev(v) for v in node.values]
-        if any(not isinstance(k, str) for k in keys):
+        if any(k is None or not plain(k) for k in keys):  # `**other` or a key bnlint cannot know
             return UNKNOWN
         return dict(zip(keys, values, strict=True))
 
@@ -685,7 +710,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
             if cls.constant(attr) is not UNKNOWN:
                 return cls.constant(attr)
         if isinstance(value, Super):
-            for parent in value.cls.parents:
+            for parent in value.owner.parents:
                 if isinstance(parent, ClassValue) and parent.owner_of(attr) is not None:
                     return self.bound(parent, attr, value.instance)
             return UNKNOWN
@@ -756,7 +781,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
             return self.layer_at(value, key)
         if isinstance(value, (list, tuple)) and isinstance(key, int) and -len(value) <= key < len(value):
             return value[key]
-        if isinstance(value, dict) and isinstance(key, str):
+        if isinstance(value, dict) and plain(key):
             return value.get(key, UNKNOWN)
         return UNKNOWN
 
@@ -771,7 +796,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
             elif isinstance(receiver, dict) and func.attr in ("keys", "values", "items", "get"):
                 return self.dict_method(node, receiver, func.attr)
             elif not isinstance(receiver, QName) or is_environ(func.value):
-                callee = self.e_Attribute(func) if isinstance(receiver, (Instance, Model, ClassValue)) else None
+                callee = self.e_Attribute(func) if isinstance(receiver, (Instance, Model, ClassValue, Super)) else None
                 if not isinstance(callee, (Func, BoundMethod, ClassValue, QName, Base, Model, BNLayer, Layer)):
                     return self.method(node, receiver, func.attr)
             else:
@@ -794,12 +819,19 @@ class Interpreter(KerasCalls, TrainableAssignments):
             finally:
                 self.call_nodes.pop()
             return result if result is not UNKNOWN else self.batched_by(node, callee, args, kwargs)
-        if isinstance(callee, ClassValue):
-            return self.instantiate(node, callee, args, kwargs)
-        if isinstance(callee, Instance) and callee.cls is not None and callee.cls.owner_of("__call__"):
-            return self.call_method(callee, "__call__", args, kwargs)
+        if isinstance(callee, ClassValue) or (
+            isinstance(callee, Instance) and callee.cls is not None and callee.cls.owner_of("__call__")
+        ):
+            self.call_nodes.append(node)  # code of another file reports at this call
+            try:
+                if isinstance(callee, ClassValue):
+                    return self.instantiate(node, callee, args, kwargs)
+                return self.call_method(callee, "__call__", args, kwargs)
+            finally:
+                self.call_nodes.pop()
         if isinstance(callee, (Base, Model, BNLayer, Layer)):
             return self.apply(node, callee, args, kwargs)
+        self.call_callbacks(args, kwargs)
         return merge_tensors(args, kwargs)
 
     def arguments(self, node: ast.Call) -> list[Any]:
@@ -867,18 +899,22 @@ class Interpreter(KerasCalls, TrainableAssignments):
         return Func(node, self.frames[-1], self.unit)
 
     def e_JoinedStr(self, node: ast.JoinedStr) -> Any:
-        parts = []
+        """An f-string: its text when every part is known; otherwise a Template that only
+        `eval` uses, with the unknown parts as a name that evaluates to UNKNOWN."""
+        parts, partial = [], False
         for value in node.values:
             if isinstance(value, ast.Constant):
                 parts.append(str(value.value))
             elif isinstance(value, ast.FormattedValue) and value.format_spec is None and value.conversion == -1:
                 inner = self.ev(value.value)
-                if not plain(inner):
-                    return UNKNOWN
-                parts.append(str(inner))
+                if plain(inner) or (isinstance(inner, (tuple, list)) and all(plain(i) for i in inner)):
+                    parts.append(str(inner))
+                else:
+                    parts.append(Template.HOLE)
+                    partial = True
             else:
                 return UNKNOWN
-        return "".join(parts)
+        return Template("".join(parts)) if partial else "".join(parts)
 
     def e_NamedExpr(self, node: ast.NamedExpr) -> Any:
         value = self.ev(node.value)
@@ -919,10 +955,13 @@ class Interpreter(KerasCalls, TrainableAssignments):
 
     def builtin(self, node: ast.Call, name: str) -> Any:
         args = self.arguments(node)
-        if name == "eval" and args and isinstance(args[0], str):
-            return self.eval_text(node, args[0])
+        if name == "eval" and args and isinstance(args[0], (str, Template)):
+            return self.eval_text(node, args[0] if isinstance(args[0], str) else args[0].text)
         if name == "super":
             return self.super_of(args)
+        if name == "open" and args and isinstance(args[0], str):
+            mode = args[1] if len(args) > 1 else next((self.ev(k.value) for k in node.keywords if k.arg == "mode"), "r")
+            return OpenFile(args[0]) if isinstance(mode, str) and "r" in mode and "+" not in mode else UNKNOWN
         if name == "__import__" and args and isinstance(args[0], str):
             return self.import_module(node, args[0])
         if name == "getattr" and len(args) >= 2 and isinstance(args[1], str):
@@ -977,6 +1016,14 @@ class Interpreter(KerasCalls, TrainableAssignments):
             return ("enumerate", args[0], start if isinstance(start, int) else 0)
         if name in ("list", "tuple", "reversed", "iter") and len(args) == 1 and isinstance(args[0], LayerList):
             return args[0] if name != "reversed" else UNKNOWN
+        if name == "dict" and len(args) <= 1:
+            keywords = {k.arg: self.ev(k.value) for k in node.keywords if k.arg}
+            first = args[0] if args else {}
+            if isinstance(first, dict):
+                return {**first, **keywords}
+            if isinstance(first, (list, tuple)) and all(isinstance(p, tuple) and len(p) == 2 for p in first):
+                return {**dict(first), **keywords} if all(isinstance(p[0], str) for p in first) else UNKNOWN
+            return UNKNOWN
         if name in ("str", "bool") and len(args) == 1 and plain(args[0]):
             return str(args[0]) if name == "str" else bool(args[0])
         if name in ("int", "float") and len(args) == 1 and number(args[0]):

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import ast
 import math
+import os
+import re
 from dataclasses import replace
 from typing import Any
 
 from .applications import AppInfo, lookup
-from .brain import BN_PRESET_FAMILIES, FOREIGN_LIBRARIES, NO_BN_BACKBONES, builder
+from .brain import BN_PRESET_FAMILIES, FOREIGN_LIBRARIES, NO_BN_BACKBONES, UI_WIDGETS, builder
 from .objects import (
     ARRAY_MAKERS,
     DATASET_KEEP,
@@ -19,10 +21,12 @@ from .objects import (
     UNKNOWN,
     Base,
     BNLayer,
+    BoundMethod,
     Compile,
     Data,
     Flags,
     Foreign,
+    Func,
     Layer,
     LayerList,
     Model,
@@ -44,6 +48,7 @@ from .objects import (
     pos,
     tensors_in,
 )
+from .settings_files import OpenFile, path_function, read_json
 
 
 def given_name(kwargs: dict[str, Any]) -> str | None:
@@ -56,6 +61,14 @@ class KerasCalls:
         flavour, path = canonical(callee.path)
         if path.split(".", 1)[0] in FOREIGN_LIBRARIES:
             return Foreign(path)
+        widget = UI_WIDGETS.get(re.sub(r"^streamlit\.sidebar\.", "streamlit.", path))
+        if widget is not None:
+            return self.widget_default(node, widget, args, kwargs)
+        if path.startswith("os.path."):
+            computed = path_function(callee.last, args, os.path.dirname(os.path.abspath(self.unit.path or ".")))
+            return computed if computed is not None else UNKNOWN
+        if path in ("json.load", "json.loads") and args and isinstance(args[0], OpenFile):
+            return self.settings_file(node, args[0].path)
         if path == "importlib.import_module" and args and isinstance(args[0], str):
             return self.import_module(node, args[0], args[1] if len(args) > 1 else kwargs.get("package"))
         if path == "os.putenv" and args[:1] == ["TF_USE_LEGACY_KERAS"] and args[1:2] and args[1] in LEGACY_ON:
@@ -78,12 +91,18 @@ class KerasCalls:
             return Data(size=first.size if isinstance(first, Data) else None)
         if path.startswith("tensorflow.data."):
             return Data()
+        if path == "tensorflow_datasets.load":
+            batch = kwargs.get("batch_size")
+            return Data(batch=batch, batch_pos=pos(node)) if is_count(batch) else Data()
         if path.startswith(("numpy.", "tensorflow.random.", "tensorflow.")) and callee.last in ARRAY_MAKERS | {
             "randint"
         }:
             return Data(size=leading_size(callee.last, args, kwargs))
         if path in ("numpy.array", "numpy.asarray", "numpy.concatenate"):
             return Data()
+        if path == "tensorflow.function" and args and isinstance(args[0], (Func, BoundMethod)):
+            return args[0]  # `step = tf.function(step)`: the same function, traced
+        self.call_callbacks(args, kwargs)
         return merge_tensors(args, kwargs)
 
     # -- builders named in brain.PATTERNS
@@ -103,11 +122,18 @@ class KerasCalls:
         return base
 
     def build_preset(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        """keras_hub / keras_cv `X.from_preset(...)`: a pretrained Keras 3 model."""
+        """keras_hub / keras_cv `X.from_preset(...)`: a pretrained Keras 3 model. Whether it
+        has BN layers shows in the class (`ResNetBackbone`) or the preset (`xception_41_imagenet`)."""
         preset = args[0] if args else kwargs.get("preset")
-        has_bn = any(family in name for family in BN_PRESET_FAMILIES)
+        spelled = f"{name} {preset if isinstance(preset, str) else ''}".lower()
+        has_bn = any(family.lower() in spelled for family in BN_PRESET_FAMILIES)
         info = AppInfo(name, None, 0, (), (0.99,), True) if has_bn else None
-        return self.new_base(node, f"{name}.from_preset({literal([preset])})", "application", True, info)
+        base = self.new_base(node, f"{name}.from_preset({literal([preset])})", "application", True, info)
+        trainable = kwargs.get("trainable", True)
+        if trainable is not True:
+            flag = trainable if isinstance(trainable, bool) else None
+            self.flags[base] = Flags(flag, bn=flag, other=flag)
+        return base
 
     def build_functional(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         return self.functional(node, args, kwargs)
@@ -272,7 +298,8 @@ class KerasCalls:
         if training is True and not inputs and isinstance(layer, (Base, Model)):
             # `model(x, training=True)` on data, not on a symbolic tensor: a custom training
             # loop (GradientTape). BN trains there iff its layer is trainable.
-            self.train(node, layer if isinstance(layer, Model) else self.self_model(layer), "loop", [], {})
+            data = [args[0]] if args and isinstance(args[0], Data) else []  # a batch of a known pipeline
+            self.train(node, layer if isinstance(layer, Model) else self.self_model(layer), "loop", data, {})
         if isinstance(layer, Base):
             uses.append(Use(layer, "call", training, pos(node)))
         elif isinstance(layer, Model):
@@ -293,6 +320,8 @@ class KerasCalls:
             return self.options_method(node, receiver, name, args, kwargs)
         if isinstance(receiver, Foreign):
             return receiver
+        if isinstance(receiver, OpenFile) and name == "read":
+            return receiver  # its text, for json.loads
         if name == "load_weights" and isinstance(receiver, (Base, Model)):
             # weights=None followed by load_weights(path): pretrained from here on, and so are
             # the BN layers of a model the script builds itself (a ResNet written by hand)
@@ -302,6 +331,8 @@ class KerasCalls:
             return None
         if name == "get_layer" and isinstance(receiver, (Base, Model)):
             return self.get_layer(receiver, args[0] if args else kwargs.get("name"), kwargs.get("index"))
+        if receiver is UNKNOWN:
+            self.call_callbacks(args, kwargs)
         if receiver is UNKNOWN and name in TRAIN_METHODS and isinstance(node.func, ast.Attribute):
             self.note(node, f"{self.segment(node.func)}() trains a model bnlint cannot resolve; not checked")
         if isinstance(receiver, Base) and name in TRAIN_METHODS | {"compile"}:
@@ -363,6 +394,47 @@ class KerasCalls:
             parsed = Options(parser.defaults, parsed=True)
             return parsed if name == "parse_args" else (parsed, UNKNOWN)
         return UNKNOWN
+
+    def widget_default(self, node: ast.Call, widget: tuple, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """A UI widget's starting value (`st.selectbox("Backbone", BACKBONES)`: the first)."""
+        kind, position, keyword = widget
+        label = args[0] if args and isinstance(args[0], str) else "a widget"
+        if kind == "options":
+            options = args[1] if len(args) > 1 else kwargs.get("options")
+            index = kwargs.get(keyword, args[2] if len(args) > 2 else 0)
+            if not isinstance(options, (list, tuple)) or not isinstance(index, int) or not 0 <= index < len(options):
+                return UNKNOWN
+            value = options[index]
+        else:
+            value = args[position] if len(args) > position else kwargs.get(keyword, UNKNOWN)
+        return self.setting(value, f"'{label}'")
+
+    def settings_file(self, node: ast.AST, path: str) -> Any:
+        """The JSON settings a script loads from its repository (config.json): data, never run."""
+        if self.main.path is None:
+            return UNKNOWN
+        data, problem = read_json(path, self.unit.path or self.main.path)
+        if problem is not None:
+            self.note(node, f"{problem}; the settings it holds are unknown")
+            return UNKNOWN
+        said = f"settings from {path}"
+        if said not in self.settings:
+            self.settings.append(said)
+        return data
+
+    def call_callbacks(self, args: list[Any], kwargs: dict[str, Any]) -> None:
+        """A function of the script handed to code bnlint does not follow (`strategy.run(step,
+        args=(batch,))`, `dataset.map(f)`) is called by it: follow it once, as if called there."""
+        passed = kwargs.get("args")
+        for value in [*args, *kwargs.values()]:
+            if isinstance(value, BoundMethod):
+                func, receiver = value.func, [value.receiver]
+            elif isinstance(value, Func):
+                func, receiver = value, []
+            else:
+                continue
+            if id(func.node) not in self.called:
+                self.call_function(func, [*receiver, *(passed if isinstance(passed, tuple) else ())], {})
 
     def get_layer(self, owner: Base | Model, name: Any, index: Any) -> Any:
         """`base.get_layer("mixed7")` (a layer of a known base) and `model.get_layer("resnet50")`

@@ -158,6 +158,14 @@ class QName:
 
 
 @dataclass(frozen=True)
+class Template:
+    """An f-string with parts bnlint cannot know: only `eval(...)` of it is followed."""
+
+    text: str
+    HOLE = "__bnlint_unknown__"  # a name no script binds: evaluates to UNKNOWN
+
+
+@dataclass(frozen=True)
 class Foreign:
     """An object of a library that has nothing to do with Keras (an sklearn encoder)."""
 
@@ -253,9 +261,9 @@ class ClassValue:
 
 @dataclass(frozen=True)
 class Super:
-    """`super()` inside a method of `cls`: methods are looked up in its parents."""
+    """`super()` inside a method of class `owner`: methods are looked up in its parents."""
 
-    cls: ClassValue
+    owner: ClassValue
     instance: Any
 
 

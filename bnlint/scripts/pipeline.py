@@ -14,6 +14,7 @@ from ..context import TrainingContext
 from ..diagnostics import Diagnostic
 from ..errors import InputError
 from .facts import extract
+from .local_modules import find_module
 from .notebook import read_notebook
 from .objects import ScriptFacts
 from .source import Source, read_script
@@ -66,6 +67,19 @@ def parse_cells(source: Source, path: str) -> tuple[Source, ast.Module, list[str
     return source, parse(source, path), broken
 
 
+def imports_local_module(tree: ast.Module, path: str) -> bool:
+    """Whether a script without Keras imports of its own imports a module of its repository
+    (`from cat_vs_dog.train import get_model`): the model may be built there."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            if any(find_module(path, alias.name, 0) for alias in node.names):
+                return True
+        elif isinstance(node, ast.ImportFrom) and (node.module or node.level):
+            if find_module(path, node.module or "", node.level):
+                return True
+    return False
+
+
 # "line 15" in a message means a line of the joined cells: a reader needs "cell 5, line 3".
 LINE_REFERENCE = re.compile(r"\bline (\d+)\b")
 
@@ -84,7 +98,7 @@ def lint_script(path: str, kind: str, checks: Iterable, context: TrainingContext
     `checks` are the selected rules' `check_script` functions."""
     source = load(path, kind)
     source, tree, broken = parse_cells(source, path) if source.cells else (source, parse(source, path), [])
-    if not any(word in source.text for word in KERAS_WORDS):
+    if not any(word in source.text for word in KERAS_WORDS) and not imports_local_module(tree, path):
         return ScriptResult([], None, "no Keras imports", broken)
     try:
         facts = extract(tree, source.text, path)
