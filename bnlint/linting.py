@@ -31,6 +31,7 @@ class FileResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     context: str | None = None
     notes: list[str] = field(default_factory=list)  # what could not be checked, e.g. unreadable weights
+    partial: bool = False  # an error stopped the linting part way (a syntax error): findings are from before it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -132,6 +133,8 @@ def _lint_script(path: str, result: FileResult, rules: list[Rule], context: Trai
     result.keras_version = found.facts.keras_version if found.facts else None
     result.diagnostics.extend(found.diagnostics)
     result.notes = found.notes
+    result.error = found.error  # set after the findings: a syntax error is still exit status 2
+    result.partial = found.error is not None
     # Each fit() call brings its own batch size and horizon; only given settings are global.
     given = {k for k in context.sources if k != "keras_version"}
     result.context = f"{found.description}; " + (

@@ -24,9 +24,8 @@ def location(result: FileResult, diagnostic: Diagnostic) -> str:
 def render(results: list[FileResult], out: Console, err: Console) -> None:
     counts: Counter[Severity] = Counter()
     for result in results:
-        if result.error:
+        if result.error:  # a script with a syntax error may still have findings above it
             err.print(f"[bold]{escape(result.path)}[/]: [red]error[/]: {escape(result.error)}", soft_wrap=True)
-            continue
         for diagnostic in result.diagnostics:
             counts[diagnostic.severity] += 1
             style = STYLE[diagnostic.severity]
@@ -44,7 +43,8 @@ def render(results: list[FileResult], out: Console, err: Console) -> None:
 
 def summary(results: list[FileResult], counts: Counter[Severity]) -> str:
     total = sum(counts.values())
-    failed = sum(1 for r in results if r.error)
+    failed = sum(1 for r in results if r.error and not r.partial)
+    partial = sum(1 for r in results if r.partial)
     linted = len(results) - failed
     parts = [f"{counts[s]} {s.value}{'s' * (counts[s] != 1)}" for s in Severity if counts[s]]
     text = (
@@ -53,6 +53,8 @@ def summary(results: list[FileResult], counts: Counter[Severity]) -> str:
         else "[green]No BatchNormalization problems found[/]"
     )
     text += f" in {linted} file{'s' * (linted != 1)}"
+    if partial:
+        text += f"; [red]{partial} only in part[/] (see the errors)"
     if failed:
         text += f"; [red]{failed} could not be read[/]"
     return text + "."

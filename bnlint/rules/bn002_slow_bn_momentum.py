@@ -68,8 +68,16 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
             yield RULE.diagnostic(message, layer=path, fix=fix, momentum=m, target=target)
 
 
+def created(layers: list) -> str:
+    """'the BN layer created at line 12', '13 BN layers (created at line 12, 15, 18, ...)'."""
+    if len(layers) == 1:
+        return f"the BN layer created at line {layers[0].pos.line}"
+    lines = list(dict.fromkeys(bn.pos.line for bn in layers))
+    shown = ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
+    return f"{len(layers)} BN layers (created at line {shown})"
+
+
 def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
-    from ..scripts.objects import BNLayer
     from ..scripts.training import runs
 
     """Only with a horizon or dataset size known (from the options or the script)."""
@@ -77,11 +85,11 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
     for run in runs(facts, context):
         if run.context.horizon() is None and run.context.dataset_size is None:
             continue
-        groups = [
-            (bn, bn.momentum, f"the BN layer created at line {bn.pos.line}", bn.pos)
-            for bn, mode in run.bns
-            if mode.updates_stats
-        ]
+        own: dict[float | None, list] = {}  # the script's own BN layers, one finding per momentum
+        for bn, mode in run.bns:
+            if mode.updates_stats and bn not in reported:
+                own.setdefault(bn.momentum, []).append(bn)
+        groups = [(tuple(layers), m, created(layers), layers[0].pos) for m, layers in own.items()]
         groups += [
             (b.base, max(b.base.momentum), f"{bn_phrase(b)} of base {label(b.base)}", run.train.pos)
             for b in run.bases
@@ -93,17 +101,18 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
             found = assess(m, run.context, pretrained_no_context=False)
             if found is None:
                 continue
-            reported.add(owner)
+            layers = owner if isinstance(owner, tuple) else ()
+            reported.update(layers or (owner,))
             assumed, target = found
-            default = "" if getattr(owner, "explicit", True) else ", Keras' default"
-            verb = "trains" if isinstance(owner, BNLayer) else "train"
+            default = ", Keras' default" if layers and not any(bn.explicit for bn in layers) else ""
+            verb = "trains" if len(layers) == 1 else "train"
             message = (
                 f"{phrase} {verb} in {run.train.model.name}.{run.train.method}() at line {run.train.pos.line} with "
                 f"{mom.describe(m)[:-1]}{default}): {assumed}. Lower the momentum to {target:g} so the statistics "
                 "follow your data"
                 + (
                     f": `BatchNormalization(momentum={target:g})`."
-                    if isinstance(owner, BNLayer)
+                    if layers
                     else f" (set layer.momentum = {target:g} on its BN layers before compile())."
                 )
             )

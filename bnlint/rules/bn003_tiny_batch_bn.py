@@ -9,6 +9,7 @@ from ..graph import ModelGraph
 from ._scripts import at, bn_phrase, label
 from ._shared import by_owner, freeze_fix, training_bn, trains, where
 from .base import Example, Rule
+from .bn002_slow_bn_momentum import created
 
 if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
     from ..scripts.objects import ScriptFacts
@@ -80,11 +81,7 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
         for pretrained in (True, False):
             own = [bn for bn, mode in run.bns if mode.updates_stats and (bn in run.loaded) == pretrained]
             if own:
-                lines = ", ".join(str(bn.pos.line) for bn in own[:3]) + (", ..." if len(own) > 3 else "")
-                state = ", pretrained" if pretrained else ""
-                groups.append(
-                    (f"{len(own)} BN layer{'s' * (len(own) != 1)} (created at line {lines}{state})", pretrained)
-                )
+                groups.append((created(own) + (" (weights loaded before)" if pretrained else ""), pretrained))
         for phrase, pretrained in groups:
             severity, effect = consequence(size)
             yield at(

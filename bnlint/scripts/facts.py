@@ -373,7 +373,10 @@ class Interpreter(KerasCalls, TrainableAssignments):
     def s_If(self, node: ast.If) -> None:
         test = self.ev(node.test)
         if test is not UNKNOWN and not isinstance(test, (Obj, Tensor, Data, QName, LayerList, Elem)):
-            self.block(node.body if test else node.orelse)
+            chosen, other = (node.body, node.orelse) if test else (node.orelse, node.body)
+            if chosen and isinstance(chosen[0], ast.Raise):
+                chosen = other  # the values assumed make the script fail here: a run takes the other way
+            self.block(chosen)
             return
         self.branches(node.body, node.orelse)
 
@@ -772,6 +775,8 @@ class Interpreter(KerasCalls, TrainableAssignments):
                 return value[lower:upper]
             return UNKNOWN
         key = self.ev(index)
+        if isinstance(key, Data) and key.size is not None and not isinstance(value, (dict, LayerList)):
+            return Data(size=key.size)  # `x_train[idx]` with idx = randint(0, n, batch)
         if isinstance(value, LayerList) and isinstance(key, Index) and value.owner is key.element.items.owner:
             return key.element if value.start is None and value.stop is None else UNKNOWN
         if isinstance(value, LayerList) and isinstance(key, int) and not isinstance(key, bool):
@@ -853,7 +858,11 @@ class Interpreter(KerasCalls, TrainableAssignments):
         params = [a.arg for a in (*func.node.args.posonlyargs, *func.node.args.args)]
         if params and params[0] == "self":
             params = params[1:]
-            args = args[1:]
+            receiver, args = (args[0] if args else None), args[1:]
+            attrs = getattr(receiver, "attrs", None)  # `gen = loader.generate_batch()`, its self.batch_size
+            for name in BATCH_PARAMS if isinstance(attrs, dict) and not params else ():
+                if is_count(attrs.get(name)):
+                    return Data(batch=attrs[name], batch_pos=pos(node))
         for name in BATCH_PARAMS:
             if name in params:
                 index = params.index(name)

@@ -333,6 +333,9 @@ class KerasCalls:
             return self.get_layer(receiver, args[0] if args else kwargs.get("name"), kwargs.get("index"))
         if receiver is UNKNOWN:
             self.call_callbacks(args, kwargs)
+            passed = merge_tensors(args, kwargs)
+            if isinstance(passed, Data) and name not in TRAIN_METHODS:
+                return passed
         if receiver is UNKNOWN and name in TRAIN_METHODS and isinstance(node.func, ast.Attribute):
             self.note(node, f"{self.segment(node.func)}() trains a model bnlint cannot resolve; not checked")
         if isinstance(receiver, Base) and name in TRAIN_METHODS | {"compile"}:
@@ -486,6 +489,12 @@ class KerasCalls:
         ):
             return  # one custom loop trains a model once as far as BN is concerned
         data = args[0] if args else kwargs.get("x", kwargs.get("generator", UNKNOWN))
+        if isinstance(data, (list, tuple)) and data:  # several inputs: the first tells the batch
+            data = data[0]
+        if not isinstance(data, Data) and name == "train_on_batch":  # the targets tell it as well
+            targets = args[1] if len(args) > 1 else kwargs.get("y")
+            targets = targets[0] if isinstance(targets, (list, tuple)) and targets else targets
+            data = targets if isinstance(targets, Data) else data
         attrs = getattr(data, "attrs", None)
         if isinstance(attrs, dict) and is_count(attrs.get("batch_size")):  # a keras.utils.Sequence of the script
             data = Data(batch=attrs["batch_size"], batch_pos=data.pos)
@@ -500,6 +509,8 @@ class KerasCalls:
             batch, batch_pos = data.size, data.batch_pos or pos(node)
         elif data is not None and data.size and name != "train_on_batch":
             batch, batch_pos, default = 32, pos(node), True  # Keras' default for arrays
+        if batch and data is not None and data.size and not data.batch and data.size < batch:
+            batch, default = data.size, False  # fewer samples than a batch: one batch of all of them
         epochs = kwargs.get("epochs", 1 if name != "train_on_batch" else None)
         steps = kwargs.get("steps_per_epoch")
         if not is_count(steps) and data is not None:

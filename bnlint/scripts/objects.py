@@ -503,7 +503,10 @@ def merge_tensors(args: list[Any], kwargs: dict[str, Any]) -> Any:
     """An unknown function of tensors: its result depends on them, in ways unknown."""
     tensors = [*tensors_in(args), *tensors_in(list(kwargs.values()))]
     if not tensors:
-        return UNKNOWN
+        # a dataset through a wrapper bnlint does not know (`tqdm(ds)`,
+        # `strategy.experimental_distribute_dataset(ds)`): still that dataset's batches
+        data = [a for a in [*args, *kwargs.values()] if isinstance(a, Data)]
+        return data[0] if len(data) == 1 and data[0].batch else UNKNOWN
     uses = tuple(u for t in tensors for u in t.uses)
     bns = tuple(dict.fromkeys(b for t in tensors for b in t.bns))
     return Tensor(uses=uses, bns=bns, chain=None)

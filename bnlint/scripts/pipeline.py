@@ -31,6 +31,7 @@ class ScriptResult:
     facts: ScriptFacts | None
     description: str
     notes: list[str] = field(default_factory=list)  # what bnlint could not follow
+    error: str | None = None  # a syntax error: only the statements before it were linted
 
 
 def load(path: str, kind: str) -> Source:
@@ -46,6 +47,35 @@ def parse(source: Source, path: str) -> ast.Module:
         raise InputError(f"syntax error at {where}: {exc.msg}") from None
     except (ValueError, RecursionError, MemoryError) as exc:
         raise InputError(f"cannot parse as Python ({exc})") from None
+
+
+MAX_PREFIX_TRIES = 50
+
+
+def parse_prefix(source: Source, path: str) -> tuple[ast.Module, str | None]:
+    """A script that does not parse: the error, and the statements before it, which are
+    still linted (a notebook export with one IPython line at the end still trains above it)."""
+    try:
+        return parse(source, path), None
+    except InputError as exc:
+        error = str(exc)
+    try:
+        ast.parse(source.text, filename=path)
+    except SyntaxError as exc:
+        lines = source.text.split("\n")[: max((exc.lineno or 1) - 1, 0)]
+    except (ValueError, RecursionError, MemoryError):
+        raise InputError(error) from None
+    for _ in range(MAX_PREFIX_TRIES):  # cut back to the start of a top-level statement that parses
+        try:
+            return ast.parse("\n".join(lines), filename=path), error
+        except (SyntaxError, ValueError):
+            starts = [i for i, line in enumerate(lines) if line[:1] not in ("", " ", "\t", "#", ")", "]", "}")]
+            if not starts:
+                break
+            lines = lines[: starts[-1]]
+        except (RecursionError, MemoryError):
+            break
+    raise InputError(error)
 
 
 def parse_cells(source: Source, path: str) -> tuple[Source, ast.Module, list[str]]:
@@ -97,9 +127,15 @@ def lint_script(path: str, kind: str, checks: Iterable, context: TrainingContext
 
     `checks` are the selected rules' `check_script` functions."""
     source = load(path, kind)
-    source, tree, broken = parse_cells(source, path) if source.cells else (source, parse(source, path), [])
+    error = None
+    if source.cells:
+        source, tree, broken = parse_cells(source, path)
+    else:
+        (tree, error), broken = parse_prefix(source, path), []
+        if error is not None:
+            error += "; only the lines before it were linted"
     if not any(word in source.text for word in KERAS_WORDS) and not imports_local_module(tree, path):
-        return ScriptResult([], None, "no Keras imports", broken)
+        return ScriptResult([], None, "no Keras imports", broken, error)
     try:
         facts = extract(tree, source.text, path)
     except RecursionError:
@@ -124,4 +160,4 @@ def lint_script(path: str, kind: str, checks: Iterable, context: TrainingContext
     for line, text in facts.notes:
         cell, line = source.locate(line)
         notes.append(f"{'' if cell is None else f'cell {cell}, '}line {line}: {text}")
-    return ScriptResult(found, facts, facts.keras_how, notes)
+    return ScriptResult(found, facts, facts.keras_how, notes, error)
