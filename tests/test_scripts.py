@@ -136,7 +136,7 @@ def test_context_options_complete_the_script(tmp_path):
     path = tmp_path / "train.py"
     path.write_text(
         "import keras\nfrom keras import layers\n"
-        "model = keras.Sequential([keras.Input((8,)), layers.Dense(4), layers.BatchNormalization()])\n"
+        "model = keras.Sequential([keras.Input((8,)), layers.Dense(4, use_bias=False), layers.BatchNormalization()])\n"
         "model.compile('adam', 'mse')\nmodel.fit(train_ds, epochs=2)\n"
     )
     assert findings(path) == []

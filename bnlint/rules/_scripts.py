@@ -62,6 +62,23 @@ def freeze_code(base: Base) -> str:
     )
 
 
+def structure_findings(facts: ScriptFacts, context: TrainingContext, check) -> list[Diagnostic]:
+    """A structure rule's model check run on the layer stacks of a script (one graph per
+    model it builds), each finding placed at the line that creates its layer."""
+    from ..scripts.structure import script_graphs
+
+    found, seen = [], set()
+    for script_graph in script_graphs(facts):
+        for diagnostic in check(script_graph.graph, context):
+            obj = script_graph.objects.get(diagnostic.layer or "")
+            if obj is None or (diagnostic.code, obj.pos) in seen:
+                continue  # a layer shared by several models: one finding
+            seen.add((diagnostic.code, obj.pos))
+            diagnostic.layer, diagnostic.fix = diagnostic.layer.split("/", 1)[1], None
+            found.append(at(diagnostic, obj.pos))
+    return found
+
+
 def trains_somewhere(facts: ScriptFacts, context: TrainingContext, base: Base) -> bool:
     from ..scripts.training import first_runs_per_base
 

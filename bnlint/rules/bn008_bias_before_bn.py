@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import Layer, ModelGraph
+from ._scripts import structure_findings
 from ._shared import mode, plural
 from ._wiring import bn_axis, channel_axis, consumers, input_rank, output_rank, same_axis
 from .base import Example, Rule
@@ -42,6 +43,13 @@ def redundant_bias(graph: ModelGraph, layer: Layer) -> list[Layer] | None:
     return users
 
 
+CANCELS = ", over the channel axis: BN subtracts the per-channel mean, so the bias cancels and only costs parameters."
+
+
+def single(layer: Layer, users: list[Layer]) -> str:
+    return f"{layer.class_name} '{layer.name}' has use_bias=True but feeds only BN layer '{users[0].name}'"
+
+
 def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
     by_parent: dict[Layer | None, list[tuple[Layer, list[Layer]]]] = defaultdict(list)
     for layer in graph.layers():
@@ -55,15 +63,13 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
             edits += [Edit("weights", bn.path, "moving_mean", None, {"minus_bias_of": layer.path}) for bn in users]
         if len(pairs) == 1:
             layer, users = pairs[0]
-            subject = f"{layer.class_name} '{layer.name}' has use_bias=True but feeds only BN layer '{users[0].name}'"
-            where = layer.path
+            subject, where = single(layer, users), layer.path
         else:
             names = ", ".join(layer.name for layer, _ in pairs[:3]) + (", ..." if len(pairs) > 3 else "")
             subject = f"{plural(len(pairs), 'layer')} with use_bias=True ({names}) feed only a BN layer each"
             where = parent.path if parent is not None else pairs[0][0].path
         yield RULE.diagnostic(
-            f"{subject}, over the channel axis: BN subtracts the per-channel mean, so the bias cancels "
-            "and only costs parameters. Fold it into the BN (moving_mean -= bias) and set use_bias=False.",
+            f"{subject}{CANCELS} Fold it into the BN (moving_mean -= bias) and set use_bias=False.",
             layer=where,
             fix=Fix(
                 description=f"fold the bias of {plural(len(pairs), 'layer')} into the following BN's moving_mean "
@@ -72,6 +78,18 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
                 edits=tuple(edits),
             ),
         )
+
+
+def per_layer(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
+    """One finding per layer: a script says where each one is created."""
+    for layer in graph.layers():
+        users = redundant_bias(graph, layer)
+        if users:
+            yield RULE.diagnostic(f"{single(layer, users)}{CANCELS} Set use_bias=False on it.", layer=layer.path)
+
+
+def check_script(facts, context: TrainingContext) -> Iterable[Diagnostic]:
+    return structure_findings(facts, context, per_layer)
 
 
 RULE = Rule(
@@ -116,6 +134,40 @@ RULE = Rule(
             fires_on=frozenset(),
         ),
         Example(
+            "a U-Net block written in a training script",
+            """import keras
+from keras import layers
+
+
+def conv_block(x, filters):
+    x = layers.Conv2D(filters, 3, padding="same")(x)
+    x = layers.BatchNormalization()(x)
+    return layers.Activation("relu")(x)
+
+
+inputs = keras.Input((128, 128, 1))
+x = conv_block(inputs, 32)
+outputs = layers.Conv2D(1, 1, activation="sigmoid")(x)
+model = keras.Model(inputs, outputs)
+model.compile("adam", "binary_crossentropy")
+""",
+            kind="script",
+        ),
+        Example(
+            "the same block with use_bias=False (script)",
+            """import keras
+from keras import layers
+
+inputs = keras.Input((128, 128, 1))
+x = layers.Conv2D(32, 3, padding="same", use_bias=False)(inputs)
+x = layers.BatchNormalization()(x)
+x = layers.Activation("relu")(x)
+model = keras.Model(inputs, layers.Conv2D(1, 1, activation="sigmoid")(x))
+""",
+            fires_on=frozenset(),
+            kind="script",
+        ),
+        Example(
             "the Conv output also feeds a residual Add",
             CONV_BN.format(args=", padding='same'")
             + "y = layers.BatchNormalization()(x)\nx = layers.Add()([x, y])\n"
@@ -124,4 +176,5 @@ RULE = Rule(
         ),
     ),
     check_model=check,
+    check_script=check_script,
 )

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import ModelGraph
+from ._scripts import structure_findings
 from ._wiring import bn_axis, channel_axis, input_rank, output_rank, same_axis, upstream
 from .base import Example, Rule
 
@@ -39,6 +40,10 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
                 edits=(Edit("config", bn.path, "axis", old, new),),
             ),
         )
+
+
+def check_script(facts, context: TrainingContext) -> Iterable[Diagnostic]:
+    return structure_findings(facts, context, check)
 
 
 RULE = Rule(
@@ -79,6 +84,39 @@ RULE = Rule(
             CHANNELS_LAST + "x = layers.BatchNormalization(axis=3)(x)\n" + HEAD,
             fires_on=frozenset(),
         ),
+        Example(
+            "a Theano-era script: channels_first data, BN on the default axis (script)",
+            """import keras
+from keras import layers
+
+keras.backend.set_image_data_format("channels_first")
+model = keras.Sequential([
+    keras.Input((3, 64, 64)),
+    layers.Conv2D(32, 3, activation="relu"),
+    layers.BatchNormalization(),
+    layers.Flatten(),
+    layers.Dense(2, activation="softmax"),
+])
+""",
+            kind="script",
+        ),
+        Example(
+            "channels_first data with BN(axis=1) (script)",
+            """import keras
+from keras import layers
+
+model = keras.Sequential([
+    keras.Input((3, 64, 64)),
+    layers.Conv2D(32, 3, activation="relu", data_format="channels_first"),
+    layers.BatchNormalization(axis=1),
+    layers.Flatten(),
+    layers.Dense(2, activation="softmax"),
+])
+""",
+            fires_on=frozenset(),
+            kind="script",
+        ),
     ),
     check_model=check,
+    check_script=check_script,
 )

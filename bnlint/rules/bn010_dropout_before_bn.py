@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import ModelGraph
+from ._scripts import structure_findings
 from ._shared import mode
 from ._wiring import DROPOUT, upstream
 from .base import Example, Rule
@@ -30,6 +31,10 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
             "2019). Move the dropout after the BN layer (or after the last BN of the block).",
             layer=bn.path,
         )
+
+
+def check_script(facts, context: TrainingContext) -> Iterable[Diagnostic]:
+    return structure_findings(facts, context, check)
 
 
 RULE = Rule(
@@ -58,6 +63,38 @@ RULE = Rule(
             DENSE + "x = layers.Dropout(0.5)(x)\nx = layers.BatchNormalization()(x)\n" + HEAD,
         ),
         Example(
+            "Dropout before BN in a Sequential head (script)",
+            """import keras
+from keras import layers
+
+model = keras.Sequential([
+    keras.Input((64,)),
+    layers.Dense(32, activation="relu"),
+    layers.Dropout(0.5),
+    layers.BatchNormalization(),
+    layers.Dense(2, activation="softmax"),
+])
+model.compile("adam", "sparse_categorical_crossentropy")
+""",
+            kind="script",
+        ),
+        Example(
+            "Dropout after BN (script)",
+            """import keras
+from keras import layers
+
+model = keras.Sequential([
+    keras.Input((64,)),
+    layers.Dense(32, activation="relu"),
+    layers.BatchNormalization(),
+    layers.Dropout(0.5),
+    layers.Dense(2, activation="softmax"),
+])
+""",
+            fires_on=frozenset(),
+            kind="script",
+        ),
+        Example(
             "Dropout after BN",
             DENSE + "x = layers.BatchNormalization()(x)\nx = layers.Dropout(0.5)(x)\n" + HEAD,
             fires_on=frozenset(),
@@ -69,4 +106,5 @@ RULE = Rule(
         ),
     ),
     check_model=check,
+    check_script=check_script,
 )

@@ -122,6 +122,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
         self.traced: dict[Model, tuple[dict[Obj, Flags], int] | None] = {}
         self.self_models: dict[Base, Model] = {}
         self.renorm_schedule = False
+        self.image_data_format = "channels_last"  # until the script sets it (keras.backend)
         self.notes: list[tuple[int, str]] = []  # (line, what could not be followed)
         self.stack: list[Func] = []
         self.loops: list[str] = []  # headers of the enclosing `for layer in <layers>` loops
@@ -538,6 +539,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
             extra = {"training": True} if "training" in params else {}
             out = self.call_method(obj, "call", [Tensor()], extra) if method is not None else UNKNOWN
             traced = list(tensors_in(out))
+            obj.outputs = traced
             if traced:
                 for tensor in traced:
                     obj.uses.extend(u for u in tensor.uses if u not in obj.uses)
@@ -616,6 +618,8 @@ class Interpreter(KerasCalls, TrainableAssignments):
         return self.binop(node.op, self.ev(node.left), self.ev(node.right))
 
     def binop(self, op: ast.operator, left: Any, right: Any) -> Any:
+        if isinstance(left, Tensor) or isinstance(right, Tensor):
+            return merge_tensors([left, right], {})  # `x + shortcut`: an op on tensors
         if not (number(left) and number(right)):
             return UNKNOWN
         try:

@@ -13,6 +13,7 @@ from typing import Any
 
 from .applications import AppInfo, lookup
 from .brain import BN_PRESET_FAMILIES, FOREIGN_LIBRARIES, NO_BN_BACKBONES, UI_WIDGETS, builder
+from .layer_configs import layer_config
 from .objects import (
     ARRAY_MAKERS,
     DATASET_KEEP,
@@ -64,6 +65,10 @@ class KerasCalls:
         widget = UI_WIDGETS.get(re.sub(r"^streamlit\.sidebar\.", "streamlit.", path))
         if widget is not None:
             return self.widget_default(node, widget, args, kwargs)
+        if path == "keras.backend.set_image_data_format" and args and isinstance(args[0], str):
+            self.image_data_format = args[0]
+        if path == "keras.backend.set_image_dim_ordering" and args and args[0] in ("th", "tf"):
+            self.image_data_format = {"th": "channels_first", "tf": "channels_last"}[args[0]]
         if path.startswith("os.path."):
             computed = path_function(callee.last, args, os.path.dirname(os.path.abspath(self.unit.path or ".")))
             return computed if computed is not None else UNKNOWN
@@ -145,10 +150,15 @@ class KerasCalls:
         return self.new_base(node, f"load_model({literal(args[:1])})", "loaded", True, None)
 
     def build_bn(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        return self.bn_layer(node, kwargs)
+        return self.bn_layer(node, kwargs, args)
 
     def build_input(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        return Tensor()
+        shape = args[0] if args else kwargs.get("shape", kwargs.get("input_shape"))
+        batch = kwargs.get("batch_shape", kwargs.get("batch_input_shape"))
+        if batch is None and isinstance(shape, (tuple, list)):
+            batch = [None, *shape]
+        config = {"batch_shape": list(batch)} if isinstance(batch, (tuple, list)) else {}
+        return Tensor(last=Layer(pos(node), "?", "InputLayer", config=config))
 
     def build_loader(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         return self.loader(node, kwargs.get("batch_size", 32), "batch_size" not in kwargs)
@@ -157,7 +167,8 @@ class KerasCalls:
         return ("datagen",)
 
     def build_layer(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        return Layer(pos(node), "?", name, keras_name=given_name(kwargs))
+        name, config = layer_config(name, args, kwargs, self.image_data_format)
+        return Layer(pos(node), "?", name, keras_name=given_name(kwargs), config=config)
 
     def build_argparser(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         return Options()
@@ -198,7 +209,7 @@ class KerasCalls:
             base.info = replace(info, layers=None)
         return base
 
-    def bn_layer(self, node: ast.Call, kwargs: dict[str, Any]) -> BNLayer:
+    def bn_layer(self, node: ast.Call, kwargs: dict[str, Any], args: list[Any] = ()) -> BNLayer:
         momentum = kwargs.get("momentum", 0.99)
         renorm = kwargs.get("renorm", False)
         layer = BNLayer(
@@ -209,6 +220,7 @@ class KerasCalls:
             renorm if isinstance(renorm, bool) else None,
             kwargs.get("renorm_clipping"),
             keras_name=given_name(kwargs),
+            config=layer_config("BatchNormalization", list(args), kwargs)[1],
         )
         self.bns.append(layer)
         trainable = kwargs.get("trainable", True)
@@ -223,7 +235,7 @@ class KerasCalls:
         inputs = args[0] if args else kwargs.get("inputs", kwargs.get("input", UNKNOWN))
         outputs = args[1] if len(args) > 1 else kwargs.get("outputs", kwargs.get("output", UNKNOWN))
         tensors = list(tensors_in(outputs))
-        model = Model(pos(node), "?", "functional", keras_name=given_name(kwargs))
+        model = Model(pos(node), "?", "functional", keras_name=given_name(kwargs), outputs=tensors)
         seen: set[int] = set()
         for tensor in tensors:
             for use in tensor.uses:
@@ -311,7 +323,9 @@ class KerasCalls:
             bns.append(layer)
         if chain is not None and layer not in chain:
             chain = (*chain, layer)
-        return Tensor(uses=tuple(uses), bns=tuple(dict.fromkeys(bns)), chain=chain)
+        if inputs or not args:  # a call on symbolic tensors: record who feeds it
+            layer.calls.append(tuple(t.last for t in inputs))
+        return Tensor(uses=tuple(uses), bns=tuple(dict.fromkeys(bns)), chain=chain, last=layer)
 
     def method(self, node: ast.Call, receiver: Any, name: str) -> Any:
         args = self.arguments(node)

@@ -57,6 +57,10 @@ class Obj:
     name: str  # the name it is bound to in the outermost scope that binds it ("?" until bound)
     scope: int = field(default=99, repr=False, kw_only=True)  # depth of the frame that named it
     keras_name: str | None = field(default=None, repr=False, kw_only=True)  # `name=` given to Keras
+    # For the structure rules (BN008-BN010): the layer's literal settings, and per call the
+    # objects whose outputs it took (None: something bnlint could not follow).
+    config: dict[str, Any] = field(default_factory=dict, repr=False, kw_only=True)
+    calls: list[tuple[Any, ...]] = field(default_factory=list, repr=False, kw_only=True)
 
     def answers_to(self, name: str) -> bool:
         """Whether `model.get_layer(name)` finds this object: by the name it was given, or
@@ -133,6 +137,7 @@ class Model(Obj):
     slots: list[Any] | None = field(default_factory=list)  # model.layers, in order; None: unknown
     attrs: dict[str, Any] = field(default_factory=dict)  # `self.x = ...` of a keras.Model subclass
     cls: Any = None  # the ClassValue of a keras.Model subclass
+    outputs: list[Any] = field(default_factory=list)  # output tensors (Functional, traced subclass)
 
 
 @dataclass(eq=False)
@@ -178,6 +183,7 @@ class Tensor:
     bns: tuple[BNLayer, ...] = ()
     chain: tuple[Any, ...] | None = ()  # layer slots applied since the inputs; None: unknown
     inputs_of: Base | None = None  # `base.input`
+    last: Any = None  # the layer (or Input) whose output this is; None: unknown
 
 
 @dataclass(frozen=True)
@@ -509,7 +515,9 @@ def merge_tensors(args: list[Any], kwargs: dict[str, Any]) -> Any:
         return data[0] if len(data) == 1 and data[0].batch else UNKNOWN
     uses = tuple(u for t in tensors for u in t.uses)
     bns = tuple(dict.fromkeys(b for t in tensors for b in t.bns))
-    return Tensor(uses=uses, bns=bns, chain=None)
+    # An operation on tensors, as Keras records one (a TFOpLambda / ops layer): it consumes them.
+    op = Layer(Pos(0, 0), "?", "TFOpLambda", calls=[tuple(t.last for t in tensors)])
+    return Tensor(uses=uses, bns=bns, chain=None, last=op)
 
 
 def leading_size(maker: str, args: list[Any], kwargs: dict[str, Any]) -> int | None:

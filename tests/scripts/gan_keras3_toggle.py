@@ -17,7 +17,7 @@ def build_generator():
     model.add(Dense(128 * 7 * 7, activation="relu"))
     model.add(Reshape((7, 7, 128)))
     model.add(UpSampling2D())
-    model.add(Conv2D(128, kernel_size=3, padding="same"))
+    model.add(Conv2D(128, kernel_size=3, padding="same"))  # expect: BN008
     model.add(BatchNormalization(momentum=0.8))
     model.add(LeakyReLU(0.2))
     model.add(UpSampling2D())
@@ -30,7 +30,7 @@ def build_discriminator():
     model.add(Input((28, 28, 1)))
     model.add(Conv2D(64, kernel_size=3, strides=2, padding="same"))
     model.add(LeakyReLU(0.2))
-    model.add(Conv2D(128, kernel_size=3, strides=2, padding="same"))
+    model.add(Conv2D(128, kernel_size=3, strides=2, padding="same"))  # expect: BN008
     model.add(BatchNormalization(momentum=0.8))
     model.add(LeakyReLU(0.2))
     model.add(Flatten())

@@ -13,10 +13,10 @@ x_train, y_train = x[:640], y[:640]
 model = keras.Sequential(
     [
         keras.Input((32,)),
-        layers.Dense(128),
+        layers.Dense(128),  # expect: BN008
         layers.BatchNormalization(),  # expect: BN002
         layers.ReLU(),
-        layers.Dense(64),
+        layers.Dense(64),  # expect: BN008
         layers.BatchNormalization(momentum=0.9),
         layers.ReLU(),
         layers.Dense(3, activation="softmax"),
