@@ -34,8 +34,13 @@ def findings(path: Path, **options) -> list[dict]:
     return result["diagnostics"]
 
 
+# tests/scripts: realistic scripts; tests/scripts/idioms: one family of real-code idioms
+# each (constructor spellings, helpers, settings, freezing, wiring, training forms).
+ANNOTATED = sorted(str(p.relative_to(SCRIPTS)) for p in [*SCRIPTS.glob("*.py"), *SCRIPTS.glob("idioms/*.py")])
+
+
 @pytest.mark.parametrize("generation", sorted(VERSIONS))
-@pytest.mark.parametrize("script", sorted(p.name for p in SCRIPTS.glob("*.py")))
+@pytest.mark.parametrize("script", ANNOTATED)
 def test_script_findings_are_exactly_where_expected(script, generation):
     path = SCRIPTS / script
     got = {(d["line"], d["code"]) for d in findings(path, keras_version=VERSIONS[generation])}

@@ -167,7 +167,11 @@ def test_notebook_ipython_automagics_are_masked(tmp_path):
     path = notebook(
         tmp_path / "nb.ipynb",
         ("code", "pip install tensorflow\nls\ncd data\n%matplotlib inline\nimport keras\n"),
-        ("code", "base = keras.applications.ResNet50(include_top=False)\nhistory = base.fit(\n    x, epochs=1)\n"),
+        ("code", "conda install -y pillow\nmkdir -p out/models\nfiles = !ls data\nrm -rf out/tmp\n"),
+        (
+            "code",
+            "  base = keras.applications.ResNet50(include_top=False)\n  history = base.fit(\n      x, epochs=1)\n",
+        ),
     )
     result = lint(path)
     assert result["error"] is None and "notes" not in result

@@ -19,6 +19,8 @@ def at(diagnostic: Diagnostic, where: Pos) -> Diagnostic:
 
 
 def label(base: Base) -> str:
+    if base.name == "?":  # never bound to a name: `Sequential([ResNet50(...), ...])`
+        return f"{base.label} (line {base.pos.line})"
     return f"'{base.name}' ({base.label})" if base.label != base.name else f"'{base.name}'"
 
 
@@ -52,6 +54,18 @@ def change(facts: ScriptFacts, where: Pos | None) -> str | None:
 
     event = next((e for e in facts.events if isinstance(e, SetTrainable) and e.pos == where), None)
     return f"`{event.text}` (line {where.line})" if event is not None else f"the trainable change of line {where.line}"
+
+
+def training_call(train) -> str:
+    """How a training run reads in a message: `model.fit()`, or the custom loop that calls the model."""
+    if train.method == "loop":
+        return f"the training loop calling {train.model.name}(..., training=True)"
+    return f"{train.model.name}.{train.method}()"
+
+
+def train_verb(phrase: str) -> str:
+    """'3 BN layers ... train', 'its BN layer ... trains'."""
+    return "train" if "BN layers" in phrase else "trains"
 
 
 def freeze_code(base: Base) -> str:

@@ -7,7 +7,7 @@ from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import ModelGraph
-from ._scripts import at, bn_phrase, label
+from ._scripts import at, bn_phrase, label, train_verb, training_call
 from ._shared import by_momentum, by_owner, training_bn, trains, where
 from .base import Example, Rule
 
@@ -105,9 +105,9 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
             reported.update(layers or (owner,))
             assumed, target = found
             default = ", Keras' default" if layers and not any(bn.explicit for bn in layers) else ""
-            verb = "trains" if len(layers) == 1 else "train"
+            verb = train_verb(phrase)
             message = (
-                f"{phrase} {verb} in {run.train.model.name}.{run.train.method}() at line {run.train.pos.line} with "
+                f"{phrase} {verb} in {training_call(run.train)} at line {run.train.pos.line} with "
                 f"{mom.describe(m)[:-1]}{default}): {assumed}. Lower the momentum to {target:g} so the statistics "
                 "follow your data"
                 + (

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import ModelGraph
-from ._scripts import at, bn_phrase, label
+from ._scripts import at, bn_phrase, label, train_verb, training_call
 from ._shared import by_owner, freeze_fix, training_bn, trains, where
 from .base import Example, Rule
 from .bn002_slow_bn_momentum import created
@@ -86,7 +86,7 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
             severity, effect = consequence(size)
             yield at(
                 RULE.diagnostic(
-                    f"{phrase} train in {run.train.model.name}.{run.train.method}() with batch size {size} "
+                    f"{phrase} {train_verb(phrase)} in {training_call(run.train)} with batch size {size} "
                     f"(from {source}; minimum {context.min_batch_size}): {effect}. "
                     f"{remedy(pretrained, context.min_batch_size)}",
                     severity=severity,

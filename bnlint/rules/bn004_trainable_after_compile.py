@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import Generation
-from ._scripts import at
+from ._scripts import at, training_call
 from .base import Example, Rule
 
 if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
@@ -70,7 +70,7 @@ def _diagnostic(
     from ..scripts.objects import Compile
 
     model = train.model.name
-    trained = f"{model}.{train.method}() at line {train.pos.line}"
+    trained = f"{training_call(train)} at line {train.pos.line}"
     compile_line = f"{model}.compile() (line {compiled.pos.line})" if compiled else f"{model}.compile()"
     if consumer is not None:  # Keras 3, GAN pattern
         return RULE.diagnostic(

@@ -7,7 +7,7 @@ from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import Generation, ModelGraph
-from ._scripts import at, bn_phrase, change, first_training, freeze_code, label
+from ._scripts import at, bn_phrase, change, first_training, freeze_code, label, training_call
 from ._shared import by_momentum, freeze_fix, plural, training_bn
 from .base import Example, Rule
 
@@ -58,7 +58,7 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
                 + (f"{unfrozen} leaves" if unfrozen else "nothing freezes")
                 + f" {bn_phrase(base_run)} trainable, and Keras 3's fit() overrides a nested training=False "
                 f"(keras#20285): they update their moving statistics{momentum} in "
-                f"{run.train.model.name}.{run.train.method}() at line {run.train.pos.line}. After unfreezing, freeze "
+                f"{training_call(run.train)} at line {run.train.pos.line}. After unfreezing, freeze "
                 f"them: `{freeze_code(base)}`.",
                 layer=base.name,
             ),

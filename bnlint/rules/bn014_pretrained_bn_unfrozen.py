@@ -7,7 +7,7 @@ from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import Generation, ModelGraph
-from ._scripts import at, bn_phrase, change, first_training, freeze_code, label, wiring
+from ._scripts import at, bn_phrase, change, first_training, freeze_code, label, train_verb, training_call, wiring
 from ._shared import by_momentum, freeze_fix, plural, training_bn
 from .base import Example, Rule
 
@@ -72,8 +72,8 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
             keep = f"call it as {base.name}(x, training=False), or freeze the BN layers"
         target = mom.suggested(horizon[0] if horizon else None)
         message = (
-            f"{bn_phrase(base_run)} of pretrained base {label(base)} train in "
-            f"{run.train.model.name}.{run.train.method}() at line {run.train.pos.line}"
+            f"{bn_phrase(base_run)} of pretrained base {label(base)} {train_verb(bn_phrase(base_run))} in "
+            f"{training_call(run.train)} at line {run.train.pos.line}"
             + (f" after {unfrozen}" if unfrozen else "")
             + f": {why}. Their moving statistics are overwritten by your data{numbers}. Keras' guide: keep them "
             f"in inference mode -- {keep}. If your data is far from the pretraining domain you may instead let "
@@ -101,7 +101,7 @@ def _loaded_models(facts: ScriptFacts, context: TrainingContext) -> Iterable[Dia
         model = run.train.model
         message = (
             f"{count} of '{model.name}', whose weights were loaded (pretrained) before, train in "
-            f"{model.name}.{run.train.method}() at line {run.train.pos.line}: their moving statistics are "
+            f"{training_call(run.train)} at line {run.train.pos.line}: their moving statistics are "
             f"overwritten by your data at momentum {momentum:g} ({mom.pct(mom.remaining(momentum, steps))} of the "
             f"pretrained statistics left {when}). Keras' guide: keep them in inference mode -- set trainable=False "
             "on the BN layers before compile(). If your data is far from the pretraining domain you may instead "

@@ -52,6 +52,7 @@ from .objects import (
     Super,
     Template,
     Tensor,
+    Train,
     Use,
     canonical,
     class_name_test,
@@ -153,6 +154,11 @@ class Interpreter(KerasCalls, TrainableAssignments):
                     and not statement.name.startswith("__")
                 ):
                     self.call_function(Func(statement, cls.scope, cls.unit), [instance], {})
+        for event in self.events:  # a loaded model that is trained: say why its BN layers are unknown
+            if isinstance(event, Train):
+                for use in event.model.uses:
+                    if use.base.unknown and use.base.info is None:
+                        self.add_note(use.base.pos.line, use.base.unknown)
         return ScriptFacts(
             self.flavours,
             self.legacy_env,
@@ -197,9 +203,11 @@ class Interpreter(KerasCalls, TrainableAssignments):
         """Something bnlint could not follow, said once per line (it explains a silence)."""
         if self.unit is not self.main:
             text = f"{self.unit.path}, line {node.lineno}: {text}"
-        entry = (pos(node).line, text)
-        if entry not in self.notes:
-            self.notes.append(entry)
+        self.add_note(pos(node).line, text)
+
+    def add_note(self, line: int, text: str) -> None:
+        if (line, text) not in self.notes:
+            self.notes.append((line, text))
 
     def emit(self, event_type: type, node: ast.AST, **values: Any) -> Event:
         event = event_type(pos=pos(node), seq=len(self.events), **values)
@@ -260,6 +268,8 @@ class Interpreter(KerasCalls, TrainableAssignments):
             self.frames[-1].names[target.id] = value
             if isinstance(value, Obj) and len(self.frames) < value.scope:
                 value.name, value.scope = target.id, len(self.frames)
+        elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, Data):
+            self.bind_all(target, value)  # `images, labels = next(iter(train_ds))`: parts of one batch
         elif isinstance(target, (ast.Tuple, ast.List)):
             items = value if isinstance(value, (list, tuple)) and len(value) == len(target.elts) else None
             for index, element in enumerate(target.elts):
@@ -470,7 +480,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
             self.pending = outer
         for target, (changed, values, value_node) in pending.items():
             value = values.pop() if len(values) == 1 else None
-            assignment = f"{self.segment(target)} = {self.segment(value_node)}"
+            assignment = self.assignment_text(target, value_node)
             text = f"for {self.segment(node.target)} in {self.segment(node.iter)}: ... {assignment}"
             if changed:
                 self.emit(SetTrainable, target, targets=list(dict.fromkeys(changed)), value=value, text=text)
@@ -686,8 +696,9 @@ class Interpreter(KerasCalls, TrainableAssignments):
 
     def e_IfExp(self, node: ast.IfExp) -> Any:
         test = self.ev(node.test)
-        if not plain(test):
-            return UNKNOWN
+        if not plain(test):  # unknown: known only when both ways give the same plain value
+            body, orelse = self.ev(node.body), self.ev(node.orelse)
+            return body if plain(body) and body == orelse else UNKNOWN
         return self.ev(node.body if test else node.orelse)
 
     def e_Attribute(self, node: ast.Attribute) -> Any:
@@ -982,7 +993,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
             return self.e_Attribute(attribute)
         if name == "setattr" and len(args) == 3 and isinstance(args[1], str) and len(node.args) == 3:
             target = ast.copy_location(ast.Attribute(value=node.args[0], attr=args[1], ctx=ast.Store()), node)
-            target.end_lineno, target.end_col_offset = node.args[1].end_lineno, node.args[1].end_col_offset
+            target.spelled = self.segment(node)  # `setattr(layer, "trainable", True)`, as written
             self.assigned = node.args[2]
             self.bind(target, args[2])
             return None

@@ -14,6 +14,7 @@ from typing import Any
 from .applications import AppInfo, lookup
 from .brain import BN_PRESET_FAMILIES, FOREIGN_LIBRARIES, NO_BN_BACKBONES, UI_WIDGETS, builder
 from .layer_configs import layer_config
+from .model_files import describe
 from .objects import (
     ARRAY_MAKERS,
     DATASET_KEEP,
@@ -147,7 +148,16 @@ class KerasCalls:
         return self.sequential(node, args[0] if args else kwargs.get("layers", []), kwargs.get("name"))
 
     def build_load_model(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        return self.new_base(node, f"load_model({literal(args[:1])})", "loaded", True, None)
+        """A model the script loads: pretrained by definition; its BN layers are read from the
+        file when the script names one of its repository (read as data, never run)."""
+        path = args[0] if args else kwargs.get("filepath")
+        label = f"load_model({literal([path])})"
+        info, unknown = None, f"{label}: the path is computed at run time, so its BN layers are unknown"
+        if isinstance(path, str) and self.main.path is not None:
+            info, unknown = describe(path, self.unit.path or self.main.path, label)
+        base = self.new_base(node, label, "loaded", True, info, momentum=info.momentum if info else ())
+        base.unknown = unknown
+        return base
 
     def build_bn(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         return self.bn_layer(node, kwargs, args)

@@ -25,7 +25,7 @@ IPYTHON_LINE = re.compile(r"^(\s*)(?:[%!]|\w+\s*=\s*[%!])")
 HELP_LINE = re.compile(r"^\s*[\w.]+\?\??\s*$|^\s*\?")
 # `name args` where args do not continue a Python expression (`history = model.fit(` is code).
 AUTOMAGIC_LINE = re.compile(
-    r"^(\s*)(%?)(" + "|".join(AUTOMAGICS) + r")(?:\s+(?![-=+*/%<>!.,:()\[\]|&^@'\"]|\w+\s*[=(])(.*)|\s*)$"
+    r"^(\s*)(%?)(" + "|".join(AUTOMAGICS) + r")(?:\s+(?!-[^A-Za-z-]|[=+*/%<>!.,:()\[\]|&^@'\"]|\w+\s*[=(])(.*)|\s*)$"
 )
 
 
@@ -81,8 +81,19 @@ def join_cells(cells: list) -> Source:
     return Source("\n".join(parts) + "\n", cells=tuple(starts))
 
 
+def dedent(lines: list[str]) -> list[str]:
+    """IPython's leading_indent: a cell whose first line is indented loses that indent on
+    every line (such cells run in Jupyter, and are not a syntax error)."""
+    first = next((line for line in lines if line.strip()), "")
+    indent = first[: len(first) - len(first.lstrip())]
+    if not indent:
+        return lines
+    return [line[len(indent) :] if line.startswith(indent) else line for line in lines]
+
+
 def mask(lines: list[str]) -> list[str]:
     """Replace IPython-only lines by `pass` lines (same count, same indentation)."""
+    lines = dedent(lines)
     if lines and lines[0].lstrip().startswith("%%"):
         magic = lines[0].lstrip()[2:].split(None, 1)[0] if lines[0].lstrip()[2:].strip() else ""
         if magic not in PYTHON_CELL_MAGICS:

@@ -85,6 +85,7 @@ class Base(Obj):
     pooling: bool = False
     momentum: tuple[float, ...] = ()
     loaded_at: int | None = None  # event number of a later `load_weights(...)` of pretrained weights
+    unknown: str | None = None  # why bnlint cannot tell what BN layers it has (a model file not read)
 
     @property
     def has_bn(self) -> bool | None:

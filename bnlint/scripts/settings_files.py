@@ -56,7 +56,7 @@ def read_json(path: str, script: str) -> tuple[Any, str | None]:
     beside the script and in the folders above it, up to the repository root."""
     here = os.path.dirname(os.path.abspath(script))
     root = repository_root(script)
-    for candidate in [path] if os.path.isabs(path) else _upwards(here, root, path):
+    for candidate in [path] if os.path.isabs(path) else upwards(here, root, path):
         full = os.path.normpath(candidate)
         if os.path.commonpath([root, full]) != root:
             return None, f"settings file {path} is outside the script's repository: not read"
@@ -72,7 +72,7 @@ def read_json(path: str, script: str) -> tuple[Any, str | None]:
     return None, f"settings file {path} was not found in the script's repository"
 
 
-def _upwards(here: str, root: str, path: str) -> list[str]:
+def upwards(here: str, root: str, path: str) -> list[str]:
     """`path` under `here` and under each folder above it, up to `root`."""
     found = []
     folder = here

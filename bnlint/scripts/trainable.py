@@ -96,8 +96,12 @@ class TrainableAssignments:
             targets.extend(changed)
             values.add(flag)
         elif changed:
-            text = "".join(self.loops[-1:]) + f"{self.segment(node)} = {self.segment(value_node)}"
+            text = "".join(self.loops[-1:]) + self.assignment_text(node, value_node)
             self.emit(SetTrainable, node, targets=changed, value=flag, text=text)
+
+    def assignment_text(self, target: ast.AST, value: ast.AST) -> str:
+        spelled = getattr(target, "spelled", None)  # setattr(...) says it all
+        return spelled or f"{self.segment(target)} = {self.segment(value)}"
 
     def set_whole(self, obj: Obj, flag: bool | None, at: Pos) -> list[Obj]:
         """`obj.trainable = flag`: Keras sets it recursively on every sublayer."""

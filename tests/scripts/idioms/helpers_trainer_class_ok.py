@@ -1,0 +1,31 @@
+"""The same trainer, done as Keras' guide says: training=False, and on unfreezing the BN
+layers are kept frozen."""
+
+import tensorflow as tf
+
+
+class Trainer:
+    def __init__(self, num_classes):
+        self.base = tf.keras.applications.EfficientNetB0(include_top=False, input_shape=(224, 224, 3))
+        self.base.trainable = False
+        inputs = tf.keras.Input((224, 224, 3))
+        x = self.base(inputs, training=False)
+        x = tf.keras.layers.GlobalAveragePooling2D()(x)
+        self.model = tf.keras.Model(inputs, tf.keras.layers.Dense(num_classes)(x))
+
+    def train(self, dataset):
+        self.model.compile("adam", "sparse_categorical_crossentropy")
+        self.model.fit(dataset, epochs=5)
+
+    def fine_tune(self, dataset):
+        self.base.trainable = True
+        for layer in self.base.layers:
+            if isinstance(layer, tf.keras.layers.BatchNormalization):
+                layer.trainable = False
+        self.model.compile(tf.keras.optimizers.Adam(1e-5), "sparse_categorical_crossentropy")
+        self.model.fit(dataset, epochs=5)
+
+
+trainer = Trainer(10)
+trainer.train(train_ds)
+trainer.fine_tune(train_ds)

@@ -1,0 +1,107 @@
+"""Scripts that reach into the rest of their repository: local modules (followed, never
+imported), JSON settings files (read as data), model files they load (read with bnlint's
+own readers), and scripts that do not parse to the end."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from test_scripts import expected, findings
+
+import bnlint
+
+REPOS = Path(__file__).with_name("scripts") / "repos"
+ENTRY_SCRIPTS = ["local_modules/scripts/train.py", "json_settings/train.py"]
+
+
+@pytest.mark.parametrize("script", ENTRY_SCRIPTS)
+def test_entry_script_findings_are_where_expected(script):
+    path = REPOS / script
+    got = {(d["line"], d["code"]) for d in findings(path, keras_version="3")}
+    assert got == expected(path, "keras3")
+
+
+def test_local_modules_are_followed_but_never_imported():
+    import sys
+
+    findings(REPOS / "local_modules/scripts/train.py")
+    assert "project" not in sys.modules and "project.models" not in sys.modules
+
+
+def test_json_settings_are_named_in_the_message():
+    [bn014, _] = findings(REPOS / "json_settings/train.py", keras_version="3")
+    assert "settings from" in bn014["message"] and "train.json" in bn014["message"]
+
+
+def test_settings_file_outside_the_repository_is_not_read(tmp_path):
+    outside = tmp_path / "secret.json"
+    outside.write_text('{"backbone": "ResNet50"}')
+    script = tmp_path / "a" / "b" / "c" / "d" / "train.py"
+    script.parent.mkdir(parents=True)
+    script.write_text(
+        "import json\nimport tensorflow as tf\n"
+        f"config = json.load(open({str(outside)!r}))\n"
+        "base = getattr(tf.keras.applications, config['backbone'])(include_top=False)\n"
+    )
+    [result] = bnlint.lint(str(script))["files"]
+    assert any("outside the script's repository: not read" in note for note in result["notes"])
+
+
+LOADED = """import keras
+
+model = keras.models.load_model("pretrained.{fmt}")
+for layer in model.layers[:100]:
+    layer.trainable = False
+model.compile("adam", "mse")
+model.fit(x_train, y_train, batch_size=32, epochs=3)
+"""
+
+
+@pytest.mark.parametrize("fmt", ["keras", "h5"])
+def test_a_loaded_model_file_is_read_to_learn_its_bn_layers(tmp_path, models, fmt):
+    """MobileNetV2 saved by real Keras: 154 layers, 52 BN; freezing the first 100 layers
+    leaves the 18 BN layers after them training."""
+    shutil.copy(models.path("mobilenetv2", "keras3", fmt), tmp_path / f"pretrained.{fmt}")
+    script = tmp_path / "finetune.py"
+    script.write_text(LOADED.format(fmt=fmt))
+    [finding] = findings(script)
+    assert finding["code"] == "BN014" and finding["line"] == 5
+    assert "18 of the 52 BN layers" in finding["message"] and "momentum 0.999" in finding["message"]
+
+
+def test_a_loaded_model_with_a_nested_base(tmp_path, models):
+    shutil.copy(models.path("flat-head", "keras3", "keras"), tmp_path / "pretrained.keras")
+    script = tmp_path / "finetune.py"
+    script.write_text(LOADED.format(fmt="keras").replace("[:100]", "[:1]"))
+    assert [d["code"] for d in findings(script)] == ["BN014"]
+
+
+def test_a_model_file_bnlint_cannot_know_is_a_note_not_a_guess(tmp_path):
+    script = tmp_path / "finetune.py"
+    script.write_text(
+        "import os\nimport keras\nmodel = keras.models.load_model(os.environ['MODEL'])\n"
+        "model.compile('adam', 'mse')\nmodel.fit(x, y, epochs=1)\n"
+        "other = keras.models.load_model('missing.keras')\nother.compile('adam', 'mse')\nother.fit(x, y)\n"
+    )
+    [result] = bnlint.lint(str(script))["files"]
+    assert result["diagnostics"] == []
+    assert result["notes"] == [
+        "line 3: load_model(...): the path is computed at run time, so its BN layers are unknown",
+        "line 6: load_model('missing.keras'): the file is not in the repository, so its BN layers are unknown",
+    ]
+
+
+def test_a_script_with_a_syntax_error_is_linted_up_to_it(tmp_path):
+    """A notebook exported to .py keeps an IPython line at the end: exit 2 for the error,
+    and the findings above it still shown."""
+    script = tmp_path / "export.py"
+    script.write_text(
+        "import keras\nbase = keras.applications.ResNet50(include_top=False)\n"
+        "base.compile('adam', 'mse')\nbase.fit(x, y, epochs=1)\n\nls data/\n"
+    )
+    [result] = bnlint.lint(str(script))["files"]
+    assert result["error"].startswith("syntax error at line 6")
+    assert "only the lines before it were linted" in result["error"]
+    assert [d["code"] for d in result["diagnostics"]] == ["BN014"]
