@@ -20,7 +20,7 @@ def at(diagnostic: Diagnostic, where: Pos) -> Diagnostic:
 
 def label(base: Base) -> str:
     if base.name == "?":  # never bound to a name: `Sequential([ResNet50(...), ...])`
-        return f"{base.label} (line {base.pos.line})"
+        return f"{base.label} ({base.pos.where})"
     return f"'{base.name}' ({base.label})" if base.label != base.name else f"'{base.name}'"
 
 
@@ -38,12 +38,12 @@ def wiring(use: Use) -> str:
         return "hub.KerasLayer passes training=True to its BN layers while it is trainable"
     if use.wiring == "flat":
         spelled = use.text or f"{use.base.name}.output"
-        return f"the head is built on {spelled} (line {use.pos.line}), which cannot pass training=False"
+        return f"the head is built on {spelled} ({use.pos.where}), which cannot pass training=False"
     if use.wiring == "sequential":
-        return f"it is a layer of the Sequential model of line {use.pos.line}, which cannot pass training=False"
+        return f"it is a layer of the Sequential model of {use.pos.where}, which cannot pass training=False"
     if use.wiring == "self":
         return "the pretrained model itself is trained"
-    return f"it is called without training=False (line {use.pos.line})"
+    return f"it is called without training=False ({use.pos.where})"
 
 
 def change(facts: ScriptFacts, where: Pos | None) -> str | None:
@@ -85,10 +85,13 @@ def structure_findings(facts: ScriptFacts, context: TrainingContext, check) -> l
     for script_graph in script_graphs(facts):
         for diagnostic in check(script_graph.graph, context):
             obj = script_graph.objects.get(diagnostic.layer or "")
-            if obj is None or (diagnostic.code, obj.pos) in seen:
-                continue  # a layer shared by several models: one finding
-            seen.add((diagnostic.code, obj.pos))
+            key = (diagnostic.code, obj.pos.origin or obj.pos) if obj is not None else None
+            if obj is None or key in seen:
+                continue  # a layer shared by several models, or built once per call: one finding
+            seen.add(key)
             diagnostic.layer, diagnostic.fix = diagnostic.layer.split("/", 1)[1], None
+            if obj.pos.origin:
+                diagnostic.message += f" (The layer is created in {obj.pos.origin}.)"
             found.append(at(diagnostic, obj.pos))
     return found
 

@@ -71,7 +71,11 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
 def created(layers: list) -> str:
     """'the BN layer created at line 12', '13 BN layers (created at line 12, 15, 18, ...)'."""
     if len(layers) == 1:
-        return f"the BN layer created at line {layers[0].pos.line}"
+        return f"the BN layer created at {layers[0].pos.where}"
+    files = list(dict.fromkeys(bn.pos.origin.rsplit(":", 1)[0] for bn in layers if bn.pos.origin))
+    if files:  # built by code of local modules, reached from the script's lines
+        lines = ", ".join(map(str, dict.fromkeys(bn.pos.line for bn in layers)))
+        return f"{len(layers)} BN layers (created in {', '.join(files)}, from line {lines})"
     lines = list(dict.fromkeys(bn.pos.line for bn in layers))
     shown = ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
     return f"{len(layers)} BN layers (created at line {shown})"
@@ -107,7 +111,7 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
             default = ", Keras' default" if layers and not any(bn.explicit for bn in layers) else ""
             verb = train_verb(phrase)
             message = (
-                f"{phrase} {verb} in {training_call(run.train)} at line {run.train.pos.line} with "
+                f"{phrase} {verb} in {training_call(run.train)} at {run.train.pos.where} with "
                 f"{mom.describe(m)[:-1]}{default}): {assumed}. Lower the momentum to {target:g} so the statistics "
                 "follow your data"
                 + (

@@ -70,11 +70,11 @@ def _diagnostic(
     from ..scripts.objects import Compile
 
     model = train.model.name
-    trained = f"{training_call(train)} at line {train.pos.line}"
-    compile_line = f"{model}.compile() (line {compiled.pos.line})" if compiled else f"{model}.compile()"
+    trained = f"{training_call(train)} at {train.pos.where}"
+    compile_line = f"{model}.compile() ({compiled.pos.where})" if compiled else f"{model}.compile()"
     if consumer is not None:  # Keras 3, GAN pattern
         return RULE.diagnostic(
-            f"`{change.text}` (after {compile_line}) is meant for the model compiled at line {consumer.pos.line}, "
+            f"`{change.text}` (after {compile_line}) is meant for the model compiled at {consumer.pos.where}, "
             f"but on Keras 3 it also applies to '{model}' itself: its training function is built at its first "
             f"training, {trained}, with this flag in force, so '{model}' does not train at all (measured with "
             f"Keras 3.15.1: weight change 0.0, against 0.0019 on tf_keras). Set the flag back right before "
@@ -92,7 +92,7 @@ def _diagnostic(
     if compiled is not None and isinstance(compiled, Compile) and not change.text.startswith("for "):
         indent = " " * (change.pos.col - 1)
         fix = Fix(
-            description=f"call {model}.compile(...) again after line {change.pos.line}",
+            description=f"call {model}.compile(...) again after {change.pos.where}",
             applicability="unsafe",
             edits=(Edit("text", f"{change.pos.line}", "insert-after", None, f"{indent}{compiled.text}\n"),),
         )

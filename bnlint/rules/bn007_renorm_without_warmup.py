@@ -75,7 +75,7 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
             continue
         yield at(
             RULE.diagnostic(
-                f"BatchNormalization(renorm=True) at line {bn.pos.line} clips with rmax={_bound(rmax)}, "
+                f"BatchNormalization(renorm=True) at {bn.pos.where} clips with rmax={_bound(rmax)}, "
                 f"dmax={_bound(dmax)} from the first step, and no callback in this script widens them: the "
                 "corrections r and d are computed against moving statistics that still hold their initial "
                 "values. Start with renorm_clipping={'rmax': 1, 'rmin': 1, 'dmax': 0} (plain BN) for about "

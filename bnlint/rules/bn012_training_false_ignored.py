@@ -58,7 +58,7 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
                 + (f"{unfrozen} leaves" if unfrozen else "nothing freezes")
                 + f" {bn_phrase(base_run)} trainable, and Keras 3's fit() overrides a nested training=False "
                 f"(keras#20285): they update their moving statistics{momentum} in "
-                f"{training_call(run.train)} at line {run.train.pos.line}. After unfreezing, freeze "
+                f"{training_call(run.train)} at {run.train.pos.where}. After unfreezing, freeze "
                 f"them: `{freeze_code(base)}`.",
                 layer=base.name,
             ),

@@ -73,7 +73,7 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
         target = mom.suggested(horizon[0] if horizon else None)
         message = (
             f"{bn_phrase(base_run)} of pretrained base {label(base)} {train_verb(bn_phrase(base_run))} in "
-            f"{training_call(run.train)} at line {run.train.pos.line}"
+            f"{training_call(run.train)} at {run.train.pos.where}"
             + (f" after {unfrozen}" if unfrozen else "")
             + f": {why}. Their moving statistics are overwritten by your data{numbers}. Keras' guide: keep them "
             f"in inference mode -- {keep}. If your data is far from the pretraining domain you may instead let "
@@ -101,7 +101,7 @@ def _loaded_models(facts: ScriptFacts, context: TrainingContext) -> Iterable[Dia
         model = run.train.model
         message = (
             f"{count} of '{model.name}', whose weights were loaded (pretrained) before, train in "
-            f"{training_call(run.train)} at line {run.train.pos.line}: their moving statistics are "
+            f"{training_call(run.train)} at {run.train.pos.where}: their moving statistics are "
             f"overwritten by your data at momentum {momentum:g} ({mom.pct(mom.remaining(momentum, steps))} of the "
             f"pretrained statistics left {when}). Keras' guide: keep them in inference mode -- set trainable=False "
             "on the BN layers before compile(). If your data is far from the pretraining domain you may instead "

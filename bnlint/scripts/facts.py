@@ -25,6 +25,7 @@ from .objects import (
     BN_NAMES,
     LINE_BREAK,
     MAX_DEPTH,
+    ORIGINS,
     UNKNOWN,
     Base,
     BNLayer,
@@ -344,12 +345,20 @@ class Interpreter(KerasCalls, TrainableAssignments):
         if anchored:
             ANCHORS.append(pos(anchor))
         self.unit = unit
+        ORIGINS.append(self.origin_label(unit))
         try:
             return body()
         finally:
+            ORIGINS.pop()
             self.unit = outer
             if anchored:
                 ANCHORS.pop()
+
+    def origin_label(self, unit: Unit) -> str | None:
+        """How messages name another file: relative to the linted script's folder."""
+        if unit.path is None or self.main.path is None or unit.path == self.main.path:
+            return None
+        return os.path.relpath(unit.path, os.path.dirname(os.path.abspath(self.main.path)))
 
     def block_in(self, statements: list[ast.stmt], names: dict[str, Any]) -> None:
         self.frames.append(_Frame(names))
@@ -1131,3 +1140,4 @@ def extract(tree: ast.Module, text: str, path: str | None = None) -> ScriptFacts
         return Interpreter(tree, text, path).run()
     finally:
         ANCHORS.clear()
+        ORIGINS.clear()

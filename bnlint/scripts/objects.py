@@ -37,15 +37,26 @@ ARRAY_MAKERS = {"zeros", "ones", "empty", "full", "rand", "randn", "random", "ra
 class Pos:
     line: int
     col: int
+    origin: str | None = None  # code of another file reached from `line`: "models.py:8"
+
+    @property
+    def where(self) -> str:
+        """'line 12', or 'line 12 (in ../project/models.py:8)' for code of a local module."""
+        return f"line {self.line}" + (f" (in {self.origin})" if self.origin else "")
 
 
 # While code of another file (a local module) runs, positions are those of the linted
 # file's statement that reached it: findings must point into the file being linted.
+# ORIGINS names the file whose code runs (None: the linted file itself).
 ANCHORS: list[Pos] = []
+ORIGINS: list[str | None] = []
 
 
 def pos(node: ast.AST) -> Pos:
-    return ANCHORS[-1] if ANCHORS else Pos(node.lineno, node.col_offset + 1)
+    if not ANCHORS:
+        return Pos(node.lineno, node.col_offset + 1)
+    origin = ORIGINS[-1] if ORIGINS else None
+    return replace(ANCHORS[-1], origin=f"{origin}:{node.lineno}" if origin else ANCHORS[-1].origin)
 
 
 # ---------------------------------------------------------------- objects
