@@ -9,6 +9,7 @@ asks `builder(path)` and dispatches on the kind it returns.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Names that notebook fragments use without importing them, and the module each
 # conventionally is. Used only for names the script never binds; the context line says so.
@@ -148,6 +149,7 @@ AUTOMAGICS = (
 STATEMENT_MAGICS = ("time", "timeit", "prun", "capture")
 
 
+@lru_cache(maxsize=4096)
 def builder(path: str) -> tuple[str, str] | None:
     """(kind, name) for a dotted path the table knows; None otherwise."""
     for pattern, kind in PATTERNS:

@@ -71,6 +71,7 @@ from .objects import (
 from .settings_files import OpenFile
 from .trainable import TrainableAssignments
 
+HANDLERS: dict[tuple[str, type], Any] = {}  # ("e_", ast.Call) -> Interpreter.e_Call, found once
 MAX_UNROLL = 2000  # layers visited one by one (the largest keras.applications base has 814)
 MAX_LITERAL_LOOP = 16
 MAX_COMPUTED = 256  # items of a comprehension over known values that are computed
@@ -179,9 +180,13 @@ class Interpreter(KerasCalls, TrainableAssignments):
         for statement in statements:
             if frame.done:
                 return
-            handler = getattr(self, "s_" + type(statement).__name__, None)
-            if handler is not None:
-                handler(statement)
+            handler = HANDLERS.get(("s_", type(statement)))
+            if handler is None:
+                handler = HANDLERS[("s_", type(statement))] = getattr(
+                    type(self), "s_" + type(statement).__name__, False
+                )
+            if handler:
+                handler(self, statement)
 
     def segment(self, node: ast.AST) -> str:
         """The source of a node (ast.get_source_segment re-splits the whole file per call)."""
@@ -417,7 +422,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
         numbered = isinstance(source, tuple) and len(source) == 3 and source[0] == "enumerate"
         items = source[1] if numbered else source
         if isinstance(items, LayerList):
-            expanded = self.expand(items)
+            expanded = self.expand(items) if needs_each_layer(node) else None
             if expanded is not None and len(expanded) <= MAX_UNROLL:
                 self.layer_by_layer(node, expanded, source[2] + (items.start or 0) if numbered else None)
             else:
@@ -603,8 +608,10 @@ class Interpreter(KerasCalls, TrainableAssignments):
     def ev(self, node: ast.expr | None) -> Any:
         if node is None:
             return None
-        handler = getattr(self, "e_" + type(node).__name__, None)
-        return handler(node) if handler is not None else UNKNOWN
+        handler = HANDLERS.get(("e_", type(node)))
+        if handler is None:
+            handler = HANDLERS[("e_", type(node))] = getattr(type(self), "e_" + type(node).__name__, False)
+        return handler(self, node) if handler else UNKNOWN
 
     def e_Constant(self, node: ast.Constant) -> Any:
         return node.value
@@ -1133,6 +1140,35 @@ class Interpreter(KerasCalls, TrainableAssignments):
             return body()
         anchor = self.call_nodes[-1] if self.call_nodes else func.node
         return self.run_unit(unit, anchor, body)
+
+
+# How a loop body may use its layer variable and still treat all BN layers alike and all
+# other layers alike (two passes instead of one per layer: the same flags, much faster).
+KIND_ONLY_ATTRIBUTES = {"trainable", "momentum", "__class__"}
+KIND_ONLY_CALLS = {"isinstance", "type", "setattr"}
+
+
+def needs_each_layer(loop: ast.For) -> bool:
+    """Whether a loop over layers looks at each layer's identity (its name, its index, a
+    membership test): then it must run once per layer; otherwise BN/other passes suffice."""
+    if not isinstance(loop.target, ast.Name):
+        return True  # `for i, layer in enumerate(...)`: the index
+    name = loop.target.id
+    allowed: set[int] = set()
+    for statement in loop.body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == name:
+                if node.attr in KIND_ONLY_ATTRIBUTES:
+                    allowed.add(id(node.value))
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in KIND_ONLY_CALLS:
+                first = node.args[0] if node.args else None
+                if isinstance(first, ast.Name) and first.id == name:
+                    allowed.add(id(first))
+    return any(
+        isinstance(node, ast.Name) and node.id == name and id(node) not in allowed
+        for statement in loop.body
+        for node in ast.walk(statement)
+    )
 
 
 def extract(tree: ast.Module, text: str, path: str | None = None) -> ScriptFacts:

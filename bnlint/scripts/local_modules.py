@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import os
+from functools import lru_cache
 
 from .source import decode
 
@@ -15,7 +16,12 @@ SEARCH_UP = 3  # folders above the script where a package root may be (repo/src/
 def find_module(script: str, module: str, level: int) -> str | None:
     """The .py file (or package __init__.py) that `import module` names, relative to
     the script; None when it is not part of the script's repository."""
-    here = os.path.dirname(os.path.abspath(script))
+    found = _find(os.path.dirname(os.path.abspath(script)), module, level)
+    return None if found is not None and os.path.abspath(found) == os.path.abspath(script) else found
+
+
+@lru_cache(maxsize=4096)  # the scripts of one folder import the same modules
+def _find(here: str, module: str, level: int) -> str | None:
     parts = [p for p in module.split(".") if p]
     if level > 0:
         roots = [here]
@@ -36,7 +42,7 @@ def find_module(script: str, module: str, level: int) -> str | None:
             continue
         stem = os.path.join(root, *parts)
         for candidate in (stem + ".py", os.path.join(stem, "__init__.py")):
-            if os.path.isfile(candidate) and os.path.abspath(candidate) != os.path.abspath(script):
+            if os.path.isfile(candidate):
                 return candidate
     return None
 

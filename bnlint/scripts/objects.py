@@ -11,6 +11,7 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from ..graph import Generation
@@ -446,6 +447,7 @@ def squash(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+@lru_cache(maxsize=4096)  # a script spells the same few dotted paths many times
 def canonical(path: str) -> tuple[str | None, str]:
     """('tf.keras' | 'keras' | 'tf_keras' | None, path with the Keras root spelled 'keras')."""
     for prefix, flavour in (
