@@ -93,15 +93,15 @@ def test_a_model_file_bnlint_cannot_know_is_a_note_not_a_guess(tmp_path):
     ]
 
 
-def test_a_script_with_a_syntax_error_is_linted_up_to_it(tmp_path):
-    """A notebook exported to .py keeps an IPython line at the end: exit 2 for the error,
-    and the findings above it still shown."""
+def test_a_script_with_syntax_errors_is_linted_around_them(tmp_path):
+    """A notebook exported to .py keeps IPython lines; an edit left a comma out: exit 2 for
+    the first error, the statements that do not parse are skipped, the rest is linted."""
     script = tmp_path / "export.py"
     script.write_text(
-        "import keras\nbase = keras.applications.ResNet50(include_top=False)\n"
-        "base.compile('adam', 'mse')\nbase.fit(x, y, epochs=1)\n\nls data/\n"
+        "import keras\nls data/\ngen = keras.preprocessing.image.ImageDataGenerator(\n"
+        "    rescale=1 / 255\n    horizontal_flip=True)\n"
+        "base = keras.applications.ResNet50(include_top=False)\nbase.compile('adam', 'mse')\nbase.fit(x, y, epochs=1)\n"
     )
     [result] = bnlint.lint(str(script))["files"]
-    assert result["error"].startswith("syntax error at line 6")
-    assert "only the lines before it were linted" in result["error"]
-    assert [d["code"] for d in result["diagnostics"]] == ["BN014"]
+    assert result["error"] == ("syntax error at line 2: invalid syntax; lines 2, 3-5 skipped, the rest linted")
+    assert [(d["code"], d["line"]) for d in result["diagnostics"]] == [("BN014", 6)]

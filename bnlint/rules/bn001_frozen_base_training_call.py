@@ -57,6 +57,7 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
 
 
 def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
+    from ..scripts.objects import SetTrainable
     from ..scripts.training import base_mode, first_runs_per_base, fully_frozen
 
     """Latent only: a base whose BN layers do train somewhere is BN014's or BN012's."""
@@ -65,12 +66,17 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
         if not (base.pretrained or base.loaded_at is not None) or trains_somewhere(facts, context, base):
             continue
         candidates = [base_run for _, base_run in runs.get(base, [])]
-        if not runs.get(base):  # never trained: judge the models as the script leaves them
+        if not any(u.base is base for t in facts.trainings() for u in t.model.uses):
+            # Never trained (a template, a model-building module): every state the script
+            # leaves it in counts, and one frozen state wired without training=False is enough.
+            states = [e.after[base] for e in facts.events if isinstance(e, SetTrainable) and base in e.after]
+            states += [facts.final[base]] if base in facts.final else []
             for model in facts.models:
                 uses = [u for u in model.uses if u.base is base]
-                found = base_mode(facts, base, uses, facts.final[base]) if uses and base in facts.final else None
-                candidates += [found] if found is not None else []
-        if not all(fully_frozen(base_run) for base_run in candidates):
+                for flags in states if uses else []:
+                    found = base_mode(facts, base, uses, flags)
+                    candidates += [found] if found is not None and fully_frozen(found) else []
+        if not candidates or not all(fully_frozen(base_run) for base_run in candidates):
             continue  # the script fine-tunes the base and keeps its BN frozen: nothing latent
         reported: set = set()
         for base_run in candidates:

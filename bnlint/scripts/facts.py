@@ -497,7 +497,9 @@ class Interpreter(KerasCalls, TrainableAssignments):
             assignment = self.assignment_text(target, value_node)
             text = f"for {self.segment(node.target)} in {self.segment(node.iter)}: ... {assignment}"
             if changed:
-                self.emit(SetTrainable, target, targets=list(dict.fromkeys(changed)), value=value, text=text)
+                targets = list(dict.fromkeys(changed))
+                after = {t: self.flags[t] for t in targets if t in self.flags}
+                self.emit(SetTrainable, target, targets=targets, value=value, text=text, after=after)
 
     s_AsyncFor = s_For
 

@@ -66,6 +66,10 @@ class KerasCalls:
         widget = UI_WIDGETS.get(re.sub(r"^streamlit\.sidebar\.", "streamlit.", path))
         if widget is not None:
             return self.widget_default(node, widget, args, kwargs)
+        if path in ("keras.backend.image_data_format", "keras.config.image_data_format"):
+            return self.image_data_format  # channels_last unless the script set it
+        if path == "keras.backend.image_dim_ordering":
+            return "th" if self.image_data_format == "channels_first" else "tf"
         if path == "keras.backend.set_image_data_format" and args and isinstance(args[0], str):
             self.image_data_format = args[0]
         if path == "keras.backend.set_image_dim_ordering" and args and args[0] in ("th", "tf"):

@@ -416,6 +416,7 @@ class SetTrainable(Event):
     targets: list[Obj]
     value: bool | None
     text: str
+    after: dict[Obj, Flags] = field(default_factory=dict)  # the targets' flags right after it
 
 
 @dataclass

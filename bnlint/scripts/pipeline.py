@@ -49,33 +49,49 @@ def parse(source: Source, path: str) -> ast.Module:
         raise InputError(f"cannot parse as Python ({exc})") from None
 
 
-MAX_PREFIX_TRIES = 50
+MAX_SKIPPED_STATEMENTS = 20
 
 
-def parse_prefix(source: Source, path: str) -> tuple[ast.Module, str | None]:
-    """A script that does not parse: the error, and the statements before it, which are
-    still linted (a notebook export with one IPython line at the end still trains above it)."""
+def parse_around_errors(source: Source, path: str) -> tuple[ast.Module, str | None]:
+    """A script that does not parse: the first error, and the script linted without the
+    top-level statements that do not parse (a notebook export keeps an IPython line; an
+    edit left a comma out). Line numbers stay as they are."""
     try:
         return parse(source, path), None
     except InputError as exc:
         error = str(exc)
-    try:
-        ast.parse(source.text, filename=path)
-    except SyntaxError as exc:
-        lines = source.text.split("\n")[: max((exc.lineno or 1) - 1, 0)]
-    except (ValueError, RecursionError, MemoryError):
-        raise InputError(error) from None
-    for _ in range(MAX_PREFIX_TRIES):  # cut back to the start of a top-level statement that parses
+    lines = source.text.split("\n")
+    skipped: list[str] = []
+    for _ in range(MAX_SKIPPED_STATEMENTS):
         try:
-            return ast.parse("\n".join(lines), filename=path), error
-        except (SyntaxError, ValueError):
-            starts = [i for i, line in enumerate(lines) if line[:1] not in ("", " ", "\t", "#", ")", "]", "}")]
-            if not starts:
+            tree = ast.parse("\n".join(lines), filename=path)
+        except SyntaxError as exc:
+            first, last = statement_around(lines, (exc.lineno or 1) - 1)
+            if all(line in ("pass", "") for line in lines[first:last]):
                 break
-            lines = lines[: starts[-1]]
-        except (RecursionError, MemoryError):
+            lines[first:last] = ["pass"] + [""] * (last - first - 1)
+            skipped.append(f"{first + 1}" if last - first == 1 else f"{first + 1}-{last}")
+            continue
+        except (ValueError, RecursionError, MemoryError):
             break
+        return (
+            tree,
+            f"{error}; line{'s' * (len(skipped) > 1 or '-' in skipped[0])} {', '.join(skipped)} skipped, the rest linted",
+        )
     raise InputError(error)
+
+
+def statement_around(lines: list[str], index: int) -> tuple[int, int]:
+    """The top-level statement holding line `index`: from the last line that starts one
+    (not indented, not a comment or closing bracket) to the next."""
+    index = min(max(index, 0), len(lines) - 1)
+
+    def starts(i: int) -> bool:
+        return lines[i][:1] not in ("", " ", "\t", "#", ")", "]", "}")
+
+    first = next((i for i in range(index, -1, -1) if starts(i)), index)
+    last = next((i for i in range(index + 1, len(lines)) if starts(i)), len(lines))
+    return first, last
 
 
 def parse_cells(source: Source, path: str) -> tuple[Source, ast.Module, list[str]]:
@@ -131,9 +147,7 @@ def lint_script(path: str, kind: str, checks: Iterable, context: TrainingContext
     if source.cells:
         source, tree, broken = parse_cells(source, path)
     else:
-        (tree, error), broken = parse_prefix(source, path), []
-        if error is not None:
-            error += "; only the lines before it were linted"
+        (tree, error), broken = parse_around_errors(source, path), []
     if not any(word in source.text for word in KERAS_WORDS) and not imports_local_module(tree, path):
         return ScriptResult([], None, "no Keras imports", broken, error)
     try:

@@ -97,7 +97,8 @@ class TrainableAssignments:
             values.add(flag)
         elif changed:
             text = "".join(self.loops[-1:]) + self.assignment_text(node, value_node)
-            self.emit(SetTrainable, node, targets=changed, value=flag, text=text)
+            after = {t: self.flags[t] for t in changed if t in self.flags}
+            self.emit(SetTrainable, node, targets=changed, value=flag, text=text, after=after)
 
     def assignment_text(self, target: ast.AST, value: ast.AST) -> str:
         spelled = getattr(target, "spelled", None)  # setattr(...) says it all
