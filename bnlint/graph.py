@@ -37,6 +37,27 @@ BN_CLASSES = {
 }
 
 
+def path_segment(name: str) -> str:
+    """A layer name as one segment of a layer path: names that contain '/' (tf_keras DenseNet's
+    'conv1/bn') are quoted, so 'densenet121/"conv1/bn"' is one layer and 'conv1/bn' two."""
+    return f'"{name}"' if "/" in name or name.startswith('"') else name
+
+
+def split_path(path: str) -> list[str]:
+    """The layer names of a layer path (quoted segments are one name each)."""
+    names, current, quoted = [], "", False
+    for char in path:
+        if char == '"' and (quoted or current == ""):
+            quoted = not quoted
+        elif char == "/" and not quoted:
+            names.append(current)
+            current = ""
+        else:
+            current += char
+    names.append(current)
+    return names
+
+
 @dataclass
 class CallNode:
     """One recorded call of a layer inside its parent model."""
@@ -162,6 +183,12 @@ class ModelGraph:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    @property
+    def exported(self) -> bool:
+        """Saved for inference: neither a compile configuration nor optimizer state is stored
+        (every Teachable Machine export); a model saved during training has both."""
+        return not self.training_config and self.optimizer_iterations is None
+
     def layers(self) -> Iterator[Layer]:
         return self.root.walk()
 
@@ -229,3 +256,12 @@ def generation_of(keras_version: str | None) -> Generation:
         # TF 1.x (and TF 2.0/2.1) wrote 2.2.4-tf; TF 2.2/2.3 wrote 2.3.0-tf.
         return Generation.LEGACY if minor < 3 else Generation.KERAS2
     return Generation.LEGACY if minor < 4 else Generation.KERAS2
+
+
+def weight_owner(scope: str, names: set[str]) -> str | None:
+    """Which of the layers `names` (those whose weights share one legacy .h5 group) a weight
+    scope belongs to: 'bn1' and 'seq/bn1' (a container's prefix) and 'block_1/bn1' (a
+    keras.applications name scope) are bn1's; of several names that fit, the longest wins, so
+    that 'conv1/bn' (tf_keras DenseNet) is not taken by the layer named 'bn'."""
+    fits = [name for name in names if scope == name or scope.endswith("/" + name)]
+    return max(fits, key=len) if fits else None

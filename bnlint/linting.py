@@ -123,6 +123,12 @@ def _lint_model(path: str, result: FileResult, rules: list[Rule], context: Train
             if rule.check_model is not None:
                 result.diagnostics.extend(rule.check_model(graph, context))
         result.notes = graph.all_notes()
+        if not graph.root.children:  # a subclassed model saved with `"config": {}`
+            result.notes.insert(
+                0,
+                f"the file records no layers for '{graph.root.name}' ({graph.root.class_name}): a subclassed "
+                "model whose architecture is not serialized; none of its BN layers could be checked",
+            )
 
 
 def _lint_script(path: str, result: FileResult, rules: list[Rule], context: TrainingContext) -> None:

@@ -23,6 +23,8 @@ import sys
 import traceback
 from typing import Any
 
+from .graph import path_segment, split_path
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 MARK = "BNLINT-VERIFY:"
@@ -137,9 +139,9 @@ def variables(model) -> dict[str, Any]:
             for variable in layer.weights:
                 found[f"{path}:{short(variable)}"] = np.array(variable.numpy())
         for child in children:
-            walk(child, f"{path}/{child.name}")
+            walk(child, f"{path}/{path_segment(child.name)}")
 
-    walk(model, model.name)
+    walk(model, path_segment(model.name))
     return found
 
 
@@ -148,7 +150,7 @@ def same(a, b) -> bool:
 
 
 def find(model, path: str):
-    parts = path.split("/")
+    parts = split_path(path)
     layer = model
     for name in parts[1:]:
         match = [child for child in sublayers(layer) if child.name == name]

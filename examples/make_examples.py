@@ -29,15 +29,22 @@ def build(generation: str) -> None:
     images = rng.normal(5, 3, (64, 32, 32, 3)).astype("float32")
     labels = rng.integers(0, 2, (64,))
 
+    pretraining = rng.normal(0, 1, (64, 32, 32, 3)).astype("float32")  # another domain than `images`
+
     def pretrained_base():
-        """A small CNN standing in for ResNet & co., BN with Keras' default momentum 0.99."""
+        """A small CNN standing in for ResNet & co., BN with Keras' default momentum 0.99,
+        pretrained for a few steps so that its moving statistics are real ones."""
         inp = keras.Input((32, 32, 3))
         x = inp
         for index, filters in enumerate((8, 16, 32), start=1):
             x = layers.Conv2D(filters, 3, strides=2, padding="same", use_bias=False, name=f"conv{index}")(x)
             x = layers.BatchNormalization(name=f"conv{index}_bn")(x)
             x = layers.ReLU(name=f"conv{index}_relu")(x)
-        return keras.Model(inp, x, name="pretrained_cnn")
+        base = keras.Model(inp, x, name="pretrained_cnn")
+        pretrain = keras.Model(inp, layers.Dense(2)(layers.GlobalAveragePooling2D()(x)))
+        pretrain.compile("sgd", "sparse_categorical_crossentropy")
+        pretrain.fit(pretraining, labels, batch_size=16, epochs=1, verbose=0)
+        return base
 
     def classifier(base, inp, features):
         x = layers.GlobalAveragePooling2D()(features)
@@ -88,6 +95,8 @@ def build(generation: str) -> None:
         clean_transfer,
     ):
         model = build_model()
+        if not getattr(model, "optimizer", None):  # saved as set up for training (an export for inference would lower
+            model.compile("adam", "sparse_categorical_crossentropy")  # the fine-tuning findings to info)
         for suffix in (".keras", ".h5"):
             model.save(os.path.join(out, build_model.__name__ + suffix))
         keras.backend.clear_session()

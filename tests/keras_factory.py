@@ -27,16 +27,37 @@ else:
     from tf_keras import layers
 import numpy as np  # noqa: E402
 
+from bnlint.graph import path_segment  # noqa: E402
+
 
 def make_base(name="base", momentum=0.99, input_shape=(8, 8, 3)):
-    """A small stand-in for a pretrained CNN: Conv/BN/ReLU twice."""
+    """A small stand-in for a pretrained CNN: Conv/BN/ReLU twice, with moving statistics
+    that are not the initial 0/1 (what pretraining leaves)."""
     inp = keras.Input(input_shape)
     x = layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv1")(inp)
     x = layers.BatchNormalization(momentum=momentum, name="bn1")(x)
     x = layers.ReLU()(x)
     x = layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv2")(x)
     x = layers.BatchNormalization(momentum=momentum, name="bn2")(x)
-    return keras.Model(inp, layers.ReLU()(x), name=name)
+    return pretend_pretrained(keras.Model(inp, layers.ReLU()(x), name=name))
+
+
+def pretend_pretrained(model):
+    """Give every BN layer moving statistics other than the initial 0/1, as pretraining would:
+    bnlint judges a base whose statistics never moved as not pretrained."""
+    for index, layer in enumerate(_bn_layers(model)):
+        channels = layer.moving_mean.shape[0]
+        layer.moving_mean.assign(np.linspace(-0.5, 0.5, channels).astype("float32") + 0.01 * index)
+        layer.moving_variance.assign(np.linspace(0.5, 2.0, channels).astype("float32"))
+    return model
+
+
+def _bn_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            yield layer
+        elif hasattr(layer, "layers"):
+            yield from _bn_layers(layer)
 
 
 def keras_view(model) -> list[dict]:
@@ -44,7 +65,7 @@ def keras_view(model) -> list[dict]:
     rows = []
 
     def walk(layer, prefix, parent_trainable):
-        path = f"{prefix}/{layer.name}" if prefix else layer.name
+        path = f"{prefix}/{path_segment(layer.name)}" if prefix else path_segment(layer.name)
         trainable = parent_trainable and layer.trainable
         if isinstance(layer, layers.BatchNormalization):
             rows.append(
@@ -100,7 +121,13 @@ def run(job: dict) -> None:
 
 
 def _build(job: dict, out: str) -> None:
-    namespace = {"keras": keras, "layers": layers, "np": np, "make_base": make_base}
+    namespace = {
+        "keras": keras,
+        "layers": layers,
+        "np": np,
+        "make_base": make_base,
+        "pretend_pretrained": pretend_pretrained,
+    }
     try:
         exec(compile(job["code"], job.get("name", "recipe"), "exec"), namespace)
         model = namespace["model"]

@@ -63,7 +63,7 @@ APPS = {"resnet50": "ResNet50", "mobilenetv2": "MobileNetV2", "efficientnetb0": 
 
 # ~94 MB of weights for the kill test: ResNet50 without top, nested and unfrozen.
 BIG = """
-base = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(32, 32, 3))
+base = pretend_pretrained(keras.applications.ResNet50(weights=None, include_top=False, input_shape=(32, 32, 3)))
 inp = keras.Input((32, 32, 3))
 model = keras.Model(inp, layers.Dense(2)(layers.GlobalAveragePooling2D()(base(inp))))
 """

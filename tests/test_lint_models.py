@@ -152,7 +152,7 @@ def test_text_output_is_plain_when_piped(models):
     lines = result.stdout.splitlines()
     findings = [line for line in lines if line.startswith(f"{path}:")]
     assert [line.split(": ")[1].split()[0] for line in findings] == ["BN002", "BN014"]
-    assert lines[-1] == "Found 2 findings (2 warnings) in 1 file."
+    assert lines[-1] == "Found 2 findings (2 infos) in 1 file."  # saved uncompiled: an export, information
 
 
 def test_clean_model_exits_0(models):

@@ -247,5 +247,14 @@ def test_weight_files_are_closed_after_linting(models):
 
 def test_weights_are_not_read_when_no_rule_needs_them(models, monkeypatch):
     read = _datasets_read(monkeypatch)
-    lint(models.path("i3-known", "keras3", "keras"), select=["BN001", "BN002", "BN014"])
+    lint(models.path("i3-known", "keras3", "keras"), select=["BN003", "BN007", "BN008", "BN009", "BN010", "BN012"])
     assert [name for name in read if "optimizer" not in name] == []
+
+
+def test_pretrained_check_reads_one_bn_layer_per_base(models, monkeypatch):
+    """BN001/BN014 ask whether a base's statistics ever moved (pretrained, or still the initial
+    0/1): the first BN layer that moved answers it, the others are not read."""
+    read = _datasets_read(monkeypatch)
+    lint(models.path("i3-known", "keras3", "keras"), select=["BN001", "BN014"])
+    layers = {name.rsplit("/vars/", 1)[0] for name in read if "optimizer" not in name}
+    assert len(layers) == 1

@@ -37,7 +37,7 @@ def render(results: list[FileResult], out: Console, err: Console) -> None:
         if result.diagnostics and result.context:
             out.print(f"[dim]  context: {escape(result.context)}[/]", soft_wrap=True)
         for note in result.notes:  # what could not be checked (not a finding: exit status unchanged)
-            err.print(f"[bold]{escape(result.path)}[/]: [dim]note[/]: {escape(note)}", soft_wrap=True)
+            out.print(f"[bold]{escape(result.path)}[/]: [magenta]note[/]: {escape(note)}", soft_wrap=True)
     out.print(summary(results, counts), soft_wrap=True)
 
 
@@ -45,6 +45,7 @@ def summary(results: list[FileResult], counts: Counter[Severity]) -> str:
     total = sum(counts.values())
     failed = sum(1 for r in results if r.error and not r.partial)
     partial = sum(1 for r in results if r.partial)
+    unchecked = sum(1 for r in results if r.notes and not r.error)
     linted = len(results) - failed
     parts = [f"{counts[s]} {s.value}{'s' * (counts[s] != 1)}" for s in Severity if counts[s]]
     text = (
@@ -53,6 +54,8 @@ def summary(results: list[FileResult], counts: Counter[Severity]) -> str:
         else "[green]No BatchNormalization problems found[/]"
     )
     text += f" in {linted} file{'s' * (linted != 1)}"
+    if unchecked:  # never "no problems" alone when something was not checked
+        text += f"; {unchecked} {'was' if unchecked == 1 else 'were'} only partly checked (see the notes)"
     if partial:
         text += f"; [red]{partial} only in part[/] (see the errors)"
     if failed:

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from ..errors import InputError
-from ..graph import CallNode, Layer
+from ..graph import CallNode, Layer, path_segment
 
 WRAPPER_KEYS = ("layer", "forward_layer", "backward_layer")
 
@@ -49,7 +49,7 @@ def _build(entry: dict[str, Any], parent: Layer | None, wiring: str | None) -> L
         wiring=wiring,
         raw=entry,
     )
-    layer.path = f"{parent.path}/{name}" if parent else name
+    layer.path = f"{parent.path}/{path_segment(name)}" if parent else path_segment(name)
     layer.nodes = parse_nodes(entry.get("inbound_nodes"))
 
     sublayers = config.get("layers")

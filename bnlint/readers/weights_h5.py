@@ -20,7 +20,7 @@ import numpy as np
 from h5py import h5a, h5d, h5g, h5o, h5s, h5t
 
 from ..errors import InputError
-from ..graph import Layer
+from ..graph import Layer, weight_owner
 from ..weights import StoredArray, WeightError, WeightSource, variable_names
 from .h5_common import chunked_attr, open_h5, optimizer_iterations_v3, text_attr
 from .keras_config import WRAPPER_KEYS, keras_snake
@@ -210,6 +210,7 @@ class LegacyH5Weights(_LazyH5):
         self._path = path
         self._model_weights: Any = None
         self._names: dict[str, list[str]] = {}  # top-level group -> its weight_names, read once
+        self._owners: dict[str, set[str]] = {}  # top-level group -> names of the layers inside it
 
     def _weight_names(self, top: str, group: Any) -> list[str]:
         # A nested base keeps all its weights in one group: without this cache, every one of
@@ -217,6 +218,12 @@ class LegacyH5Weights(_LazyH5):
         if top not in self._names:
             self._names[top] = chunked_attr(_Attributes(group), "weight_names") or []
         return self._names[top]
+
+    def _layer_names(self, top: Layer) -> set[str]:
+        """The names of the layers whose weights share `top`'s group, found once per group."""
+        if top.name not in self._owners:
+            self._owners[top.name] = {layer.name for layer in top.walk()}
+        return self._owners[top.name]
 
     def close(self) -> None:
         super().close()
@@ -236,8 +243,9 @@ class LegacyH5Weights(_LazyH5):
         if group is None:
             raise WeightError(f"model_weights has no group for layer '{top.name}'")
         found: dict[str, StoredArray] = {}
+        names = self._layer_names(top)
         for full in self._weight_names(top.name, group):
-            variable = _variable_of(full, layer.name)
+            variable = _variable_of(full, layer.name, names, bare=top is layer)
             if variable is None:
                 continue
             if variable in found:
@@ -252,13 +260,23 @@ def _top_level(layer: Layer) -> Layer:
     return layer
 
 
-def _variable_of(weight_name: str, layer_name: str) -> str | None:
-    """'bn1/gamma:0' (Keras 2), 'base/bn1/gamma', 'conv1/bn/gamma:0' (a layer named 'conv1/bn',
-    as in tf_keras DenseNet) or 'bn1_running_std' (Keras 1) -> variable name."""
+# BN variable names, as early Keras 3 releases wrote them without a scope (see _variable_of).
+BN_VARIABLES = {"gamma", "beta", "moving_mean", "moving_variance", "moving_stddev", "renorm_mean", "renorm_stddev"}
+
+
+def _variable_of(weight_name: str, layer_name: str, names: set[str], bare: bool) -> str | None:
+    """The variable a stored weight name holds for this layer, or None if it is another's
+    (`names`: the layers sharing the group): 'bn1/gamma:0' (Keras 2), 'bn1/gamma' (Keras >= 3.3),
+    'seq/bn1/gamma' (inside a Sequential), 'block_1/bn1/gamma' (a name scope of
+    keras.applications), 'conv1/bn/gamma:0' (a layer named 'conv1/bn', tf_keras DenseNet),
+    'gamma' (Keras 3.0-3.2: bare, in the layer's own top-level group) and 'bn1_running_std'
+    (Keras 1)."""
     name = weight_name.split(":")[0]
     scope, _, variable = name.rpartition("/")
     if scope:
-        return variable if scope == layer_name or scope.endswith(f"/{layer_name}") else None
+        return variable if weight_owner(scope, names) == layer_name else None
+    if bare and name in BN_VARIABLES:
+        return name
     prefix = f"{layer_name}_"
     if not name.startswith(prefix):
         return None

@@ -70,9 +70,9 @@ def train_verb(phrase: str) -> str:
 
 def freeze_code(base: Base) -> str:
     """Valid one-line Python that freezes the BN layers of a base."""
+    name = base.name if base.name != "?" else "base"  # the message names it: ResNet50 (line 7)
     return (
-        f"for layer in {base.name}.layers: "
-        "layer.trainable = layer.trainable and not isinstance(layer, BatchNormalization)"
+        f"for layer in {name}.layers: layer.trainable = layer.trainable and not isinstance(layer, BatchNormalization)"
     )
 
 
@@ -86,8 +86,8 @@ def structure_findings(facts: ScriptFacts, context: TrainingContext, check) -> l
         for diagnostic in check(script_graph.graph, context):
             obj = script_graph.objects.get(diagnostic.layer or "")
             key = (diagnostic.code, obj.pos.origin or obj.pos) if obj is not None else None
-            if obj is None or key in seen:
-                continue  # a layer shared by several models, or built once per call: one finding
+            if obj is None or key in seen or obj.conditional:
+                continue  # shared by several models, built once per call, or on some paths only
             seen.add(key)
             diagnostic.layer, diagnostic.fix = diagnostic.layer.split("/", 1)[1], None
             if obj.pos.origin:

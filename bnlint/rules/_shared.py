@@ -65,3 +65,43 @@ def trains(layers: list[Layer]) -> str:
 
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' * (count != 1)}"
+
+
+def statistics_state(graph: ModelGraph, layers: list[Layer]) -> str | None:
+    """'initial' when every readable BN layer still holds its starting moving statistics
+    (a network never trained: nothing pretrained to lose), 'stored' when some moved, None
+    when none can be read. Stops at the first layer that moved."""
+    from .bn005_stale_moving_stats import initial_value
+
+    read = False
+    for layer in layers:
+        arrays = graph.bn_weights(layer)
+        if arrays is None:
+            continue
+        read = True
+        for name in ("moving_mean", "moving_variance"):
+            start = initial_value(layer.config, name)
+            if name in arrays and (start is None or not (arrays[name] == start).all()):
+                return "stored"
+    return "initial" if read else None
+
+
+def if_fine_tuned(graph: ModelGraph) -> str:
+    """'If you fine-tune this model, ' for a model saved without training state (exported for
+    inference: no compile configuration, no optimizer state): its findings are about a
+    fine-tuning that has not been set up, and are information, not warnings."""
+    return "If you fine-tune this model, " if graph.exported else ""
+
+
+def adapt_instead(momentum: float | None, steps: int | None) -> str:
+    """BN014's alternative to freezing: let the statistics adapt faster (BN002's momentum),
+    offered only when that momentum is lower than the current one."""
+    from .. import momentum as mom
+
+    target = mom.suggested(steps)
+    if momentum is not None and target >= momentum:
+        return ""
+    return (
+        " If your data is far from the pretraining domain you may instead let them adapt on purpose, faster, "
+        f"with momentum {target:g} (BN002)."
+    )

@@ -8,7 +8,7 @@ from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import Generation, ModelGraph
 from ..semantics import unprotected_calls
 from ._scripts import at, bn_phrase, freeze_code, label, trains_somewhere, wiring
-from ._shared import plural
+from ._shared import plural, statistics_state
 from .base import Example, Rule
 
 if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
@@ -25,8 +25,8 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
         if base.trainable:
             continue
         calls = unprotected_calls(base)
-        if not calls:
-            continue
+        if not calls or statistics_state(graph, base.bn_layers()) == "initial":
+            continue  # guarded, or nothing pretrained to lose (initial statistics)
         count = len(base.bn_layers())
         sequential = base.wiring == "sequential"
         how = (
@@ -110,7 +110,9 @@ RULE = Rule(
     what=(
         "Finds nested models that contain BatchNormalization layers, are frozen "
         "(`trainable=False`), and have at least one call that does not pass `training=False` "
-        "-- including a base wrapped in `Sequential`, which can never pass it."
+        "-- including a base wrapped in `Sequential`, which can never pass it. A base whose BN "
+        "layers still hold their initial statistics (0 and 1) has nothing pretrained to lose "
+        "and is not reported."
     ),
     why=(
         "While the base is frozen nothing goes wrong: frozen BN layers run in inference mode. "

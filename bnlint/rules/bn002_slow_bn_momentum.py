@@ -4,11 +4,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .. import momentum as mom
-from ..context import TrainingContext
+from ..context import FROM_OPTIMIZER, TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import ModelGraph
 from ._scripts import at, bn_phrase, label, train_verb, training_call
-from ._shared import by_momentum, by_owner, training_bn, trains, where
+from ._shared import by_momentum, by_owner, if_fine_tuned, statistics_state, training_bn, trains, where
 from .base import Example, Rule
 
 if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
@@ -18,27 +18,38 @@ SMALL_DATASET = 10_000
 NO_CONTEXT_MIN_MOMENTUM = 0.99
 
 
-def assess(m: float, context: TrainingContext, pretrained_no_context: bool) -> tuple[str, float] | None:
+# Where the moving statistics a BN layer starts from came from, as a message says it.
+ORIGINS = {
+    "pretrained": "the pretrained data",
+    "stored": "the statistics stored in the file",
+    "initial": "their initial values (mean 0, variance 1)",
+}
+
+
+def assess(
+    m: float, context: TrainingContext, pretrained_no_context: bool, origin: str = "pretrained"
+) -> tuple[str, float] | None:
     """(what bnlint assumed, the momentum to suggest) when momentum m is too slow for the
-    training in `context`; None when it is fine. Models and scripts both decide here."""
+    training in `context`; None when it is fine. Models and scripts both decide here.
+    `origin` says what the statistics start from (ORIGINS)."""
     horizon = context.horizon()
     small = context.dataset_size is not None and context.dataset_size < SMALL_DATASET
     target = mom.suggested(horizon[0] if horizon else None)
+    start = ORIGINS[origin]
     if target >= m:
         return None  # the fix would not lower the momentum: nothing to gain
     if horizon:
         steps, how = horizon
         if steps >= mom.FORGET_STEPS * mom.time_constant(m):
             return None
-        return (
-            f"after {how}, {mom.pct(mom.remaining(m, steps))} of the moving statistics "
-            f"still come from the pretrained data (m^T = {m:g}^{steps})"
-        ), target
+        left = f"{mom.pct(mom.remaining(m, steps))} of the moving statistics"
+        if context.sources.get("steps") == FROM_OPTIMIZER:  # steps already taken, not planned
+            return f"after {how}, {left} still come from {start}: they have barely moved (m^T = {m:g}^{steps})", target
+        return f"after {how}, {left} still come from {start} (m^T = {m:g}^{steps})", target
     if small:
         return (
             f"with {context.dataset_size} samples ({context.sources.get('dataset_size')}; "
-            f"< {SMALL_DATASET}) the statistics need {mom.steps_to_one_percent(m)} updates to forget the "
-            f"pretrained data"
+            f"< {SMALL_DATASET}) the statistics need {mom.steps_to_one_percent(m)} updates to forget {start}"
         ), target
     if pretrained_no_context and m >= NO_CONTEXT_MIN_MOMENTUM:
         return (
@@ -51,13 +62,18 @@ def assess(m: float, context: TrainingContext, pretrained_no_context: bool) -> t
 def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
     for owner, layers in by_owner(graph, training_bn(graph, graph.bn_layers())).items():
         for m, group in by_momentum(layers).items():
-            found = assess(m, context, pretrained_no_context=owner is not None)
+            if context.sources.get("steps") == FROM_OPTIMIZER:  # steps already taken: from where training began
+                origin = "pretrained" if owner is not None else "initial"
+            else:  # steps to come: from what the file holds now
+                state = statistics_state(graph, group)
+                origin = "initial" if state == "initial" else "pretrained" if owner is not None else "stored"
+            found = assess(m, context, pretrained_no_context=owner is not None and origin != "initial", origin=origin)
             if found is None:
                 continue
             assumed, target = found
             path, phrase = where(owner, group)
             message = (
-                f"{phrase} {trains(group)} with {mom.describe(m)}: {assumed}. "
+                f"{if_fine_tuned(graph)}{phrase} {trains(group)} with {mom.describe(m)}: {assumed}. "
                 f"Lower the momentum to {target:g} so the statistics follow your data."
             )
             fix = Fix(
@@ -65,13 +81,17 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
                 applicability="unsafe",
                 edits=tuple(Edit("config", bn.path, "momentum", m, target) for bn in group),
             )
-            yield RULE.diagnostic(message, layer=path, fix=fix, momentum=m, target=target)
+            severity = Severity.INFO if graph.exported else None
+            yield RULE.diagnostic(message, layer=path, fix=fix, severity=severity, momentum=m, target=target)
 
 
 def created(layers: list) -> str:
     """'the BN layer created at line 12', '13 BN layers (created at line 12, 15, 18, ...)'."""
-    if len(layers) == 1:
+    if len(layers) == 1 and not layers[0].in_loop:
         return f"the BN layer created at {layers[0].pos.where}"
+    if any(bn.in_loop for bn in layers):  # a loop body runs once here: Keras makes one per iteration
+        lines = ", ".join(map(str, dict.fromkeys(bn.pos.line for bn in layers)))
+        return f"at least {len(layers)} BN layers (created in loops, at line {lines})"
     files = list(dict.fromkeys(bn.pos.origin.rsplit(":", 1)[0] for bn in layers if bn.pos.origin))
     if files:  # built by code of local modules, reached from the script's lines
         lines = ", ".join(map(str, dict.fromkeys(bn.pos.line for bn in layers)))
@@ -89,20 +109,31 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
     for run in runs(facts, context):
         if run.context.horizon() is None and run.context.dataset_size is None:
             continue
-        own: dict[float | None, list] = {}  # the script's own BN layers, one finding per momentum
+        # The script's own BN layers, one finding per momentum and per where their statistics
+        # start: the initial 0/1, or weights loaded into them before this training.
+        own: dict[tuple[float | None, bool], list] = {}
         for bn, mode in run.bns:
             if mode.updates_stats and bn not in reported:
-                own.setdefault(bn.momentum, []).append(bn)
-        groups = [(tuple(layers), m, created(layers), layers[0].pos) for m, layers in own.items()]
+                own.setdefault((bn.momentum, bn in run.loaded), []).append(bn)
+        groups = [
+            (tuple(layers), m, created(layers), layers[0].pos, "pretrained" if loaded else "initial")
+            for (m, loaded), layers in own.items()
+        ]
         groups += [
-            (b.base, max(b.base.momentum), f"{bn_phrase(b)} of base {label(b.base)}", run.train.pos)
+            (
+                b.base,
+                max(b.base.momentum),
+                f"{bn_phrase(b)} of base {label(b.base)}",
+                run.train.pos,
+                "pretrained" if b.pretrained else "initial",
+            )
             for b in run.bases
             if b.mode.updates_stats and b.base.momentum
         ]
-        for owner, m, phrase, location in groups:
+        for owner, m, phrase, location, origin in groups:
             if owner in reported or m is None:
                 continue
-            found = assess(m, run.context, pretrained_no_context=False)
+            found = assess(m, run.context, pretrained_no_context=False, origin=origin)
             if found is None:
                 continue
             layers = owner if isinstance(owner, tuple) else ()
@@ -132,7 +163,12 @@ RULE = Rule(
         "Finds BN layers that update their statistics during `fit()` with a momentum m whose "
         "time constant 1/(1-m) is long compared with the training: T < 5/(1-m) planned steps, "
         "or a dataset under 10,000 samples. Without any training context it fires only for BN "
-        "layers of a pretrained base being fine-tuned with m >= 0.99, and says what it assumed."
+        "layers of a pretrained base being fine-tuned with m >= 0.99, and says what it assumed. "
+        "The message says where the statistics start: the pretrained data (a base), the "
+        "initial 0/1 (a network trained from scratch), or what the file stores; a horizon "
+        "read from the optimizer's iteration count is steps already taken, not planned. On a "
+        "model saved for inference (no compile configuration, no optimizer state) the finding "
+        "is information, not a warning."
     ),
     why=(
         "Moving statistics are an exponential average: after T updates a fraction m^T of the "

@@ -8,7 +8,7 @@ from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import Generation, ModelGraph
 from ._scripts import at, bn_phrase, change, first_training, freeze_code, label, train_verb, training_call, wiring
-from ._shared import by_momentum, freeze_fix, plural, training_bn
+from ._shared import adapt_instead, by_momentum, freeze_fix, if_fine_tuned, plural, statistics_state, training_bn
 from .base import Example, Rule
 
 if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
@@ -21,8 +21,8 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
         if any(node.training is False for node in base.nodes) and graph.generation is Generation.KERAS3:
             continue  # BN012 reports this case: training=False was meant but is ignored
         trains = training_bn(graph, base.bn_layers())
-        if not trains:
-            continue
+        if not trains or statistics_state(graph, base.bn_layers()) == "initial":
+            continue  # nothing trains, or nothing pretrained to lose (initial statistics)
         slowest = max(by_momentum(trains))
         steps, when = (horizon[0], f"after {horizon[1]}") if horizon else (100, "after 100 steps")
         keep = (
@@ -30,14 +30,16 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
             if graph.generation is Generation.KERAS3
             else f"call {base.name}(x, training=False), or set trainable=False on the BN layers"
         )
+        exported = graph.exported
         yield RULE.diagnostic(
-            f"{plural(len(trains), 'BN layer')} of pretrained base '{base.name}' train during fine-tuning: "
+            f"{if_fine_tuned(graph)}{plural(len(trains), 'BN layer')} of pretrained base '{base.name}' "
+            f"{'will train' if exported else 'train during fine-tuning'}: "
             f"their moving statistics are overwritten by your data at momentum {slowest:g} "
             f"({mom.pct(mom.remaining(slowest, steps))} of the pretrained statistics left {when}). "
-            f"Keras' guide: keep them in inference mode -- {keep}. If your data is far from the "
-            f"pretraining domain you may instead let them adapt on purpose, faster, with momentum "
-            f"{mom.suggested(horizon[0] if horizon else None):g} (BN002).",
+            f"Keras' guide: keep them in inference mode -- {keep}."
+            + adapt_instead(slowest, horizon[0] if horizon else None),
             layer=base.path,
+            severity=Severity.INFO if exported else None,
             fix=freeze_fix(trains, "pretrained statistics kept"),
         )
 
@@ -70,14 +72,12 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
             )
         else:
             keep = f"call it as {base.name}(x, training=False), or freeze the BN layers"
-        target = mom.suggested(horizon[0] if horizon else None)
         message = (
             f"{bn_phrase(base_run)} of pretrained base {label(base)} {train_verb(bn_phrase(base_run))} in "
             f"{training_call(run.train)} at {run.train.pos.where}"
             + (f" after {unfrozen}" if unfrozen else "")
             + f": {why}. Their moving statistics are overwritten by your data{numbers}. Keras' guide: keep them "
-            f"in inference mode -- {keep}. If your data is far from the pretraining domain you may instead let "
-            f"them adapt on purpose, faster, with momentum {target:g} (BN002)."
+            f"in inference mode -- {keep}." + adapt_instead(momentum, horizon[0] if horizon else None)
         )
         yield at(RULE.diagnostic(message, layer=base.name), base_run.flags.at or base.pos)
     yield from _loaded_models(facts, context)
@@ -104,9 +104,7 @@ def _loaded_models(facts: ScriptFacts, context: TrainingContext) -> Iterable[Dia
             f"{training_call(run.train)} at {run.train.pos.where}: their moving statistics are "
             f"overwritten by your data at momentum {momentum:g} ({mom.pct(mom.remaining(momentum, steps))} of the "
             f"pretrained statistics left {when}). Keras' guide: keep them in inference mode -- set trainable=False "
-            "on the BN layers before compile(). If your data is far from the pretraining domain you may instead "
-            f"let them adapt on purpose, faster, with momentum {mom.suggested(horizon[0] if horizon else None):g} "
-            "(BN002)."
+            "on the BN layers before compile()." + adapt_instead(momentum, horizon[0] if horizon else None)
         )
         yield at(RULE.diagnostic(message, layer=model.name), run.train.pos)
 
@@ -120,7 +118,11 @@ RULE = Rule(
         "Finds pretrained bases (nested models with BN layers) whose BN layers update their "
         "moving statistics during `fit()`: the base is unfrozen and nothing keeps its BN in "
         "inference mode (Keras 2: no `training=False` on its calls; Keras 3: the BN layers' "
-        "own `trainable` is still True)."
+        "own `trainable` is still True). A base whose BN layers still hold their initial "
+        "statistics (0 and 1) has nothing pretrained to lose and is not reported. On a model "
+        "saved for inference (no compile configuration, no optimizer state: every Teachable "
+        "Machine export) the finding is information about what fine-tuning it would do, "
+        "not a warning."
     ),
     why=(
         "Fine-tuning a pretrained CNN usually means unfreezing the top of the base with a low "

@@ -43,13 +43,16 @@ from .objects import (
     Layer,
     LayerList,
     LayerRef,
+    Length,
     Model,
     ModuleNS,
     Obj,
     Options,
+    Pos,
     QName,
     ScriptFacts,
     SetTrainable,
+    SomeLayers,
     Super,
     Template,
     Tensor,
@@ -126,6 +129,9 @@ class Interpreter(KerasCalls, TrainableAssignments):
         self.self_models: dict[Base, Model] = {}
         self.renorm_schedule = False
         self.image_data_format = "channels_last"  # until the script sets it (keras.backend)
+        self.fallback_anchor: Pos | None = None  # where code of another file reports without a call
+        self.unsure = 0  # depth of branches on conditions bnlint cannot decide
+        self.layer_names: dict[str, int] = {}  # layers made per class: Keras' automatic names
         self.notes: list[tuple[int, str]] = []  # (line, what could not be followed)
         self.stack: list[Func] = []
         self.loops: list[str] = []  # headers of the enclosing `for layer in <layers>` loops
@@ -155,7 +161,9 @@ class Interpreter(KerasCalls, TrainableAssignments):
                     and id(statement) not in self.called
                     and not statement.name.startswith("__")
                 ):
+                    self.fallback_anchor = instance.pos  # code of a local module reports where it was made
                     self.call_function(Func(statement, cls.scope, cls.unit), [instance], {})
+                    self.fallback_anchor = None
         for event in self.events:  # a loaded model that is trained: say why its BN layers are unknown
             if isinstance(event, Train):
                 for use in event.model.uses:
@@ -348,7 +356,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
         outer = self.unit
         anchored = outer is self.main
         if anchored:
-            ANCHORS.append(pos(anchor))
+            ANCHORS.append(anchor if isinstance(anchor, Pos) else pos(anchor))
         self.unit = unit
         ORIGINS.append(self.origin_label(unit))
         try:
@@ -406,15 +414,32 @@ class Interpreter(KerasCalls, TrainableAssignments):
         self.branches(node.body, node.orelse)
 
     def branches(self, body: list[ast.stmt], orelse: list[ast.stmt]) -> None:
-        """Both ways of an unknown condition; flags that differ become unknown."""
-        before = dict(self.flags)
-        self.block(body)
-        after_body, self.flags = self.flags, dict(before)
-        self.block(orelse)
+        """Both ways of an unknown condition; flags that differ become unknown, and so do
+        names bound to different values (tensors: both ways feed what follows)."""
+        before, names = dict(self.flags), self.frames[-1].names
+        names_before = dict(names)
+        self.unsure += 1
+        try:
+            self.block(body)
+            after_body, self.flags = self.flags, dict(before)
+            names_body = dict(names)
+            names.clear()
+            names.update(names_before)
+            self.frames[-1].done = False
+            self.block(orelse)
+        finally:
+            self.unsure -= 1
         for obj in set(after_body) | set(self.flags):
             mine, theirs = self.flags.get(obj), after_body.get(obj)
-            if mine is None or theirs is None or not mine.same(theirs):
+            if obj not in before:  # made in one branch: it has only that branch's flags
+                self.flags[obj] = mine or theirs
+            elif mine is None or theirs is None or not mine.same(theirs):
                 self.flags[obj] = join_flags(mine, theirs, obj)
+        for name, value in names_body.items():
+            if name not in names:
+                names[name] = value  # bound on the first way only
+            elif names[name] is not value:
+                names[name] = join_values(value, names[name])
         self.frames[-1].done = False
 
     def s_For(self, node: ast.For) -> None:
@@ -442,6 +467,9 @@ class Interpreter(KerasCalls, TrainableAssignments):
             self.loops.pop()
         elif isinstance(items, range) and len(items) <= MAX_UNROLL and self.indexes_layers(node):
             self.layer_by_layer(node, list(items), None)
+        elif isinstance(items, SomeLayers):  # some layers of one object: only it is touched
+            self.bind(node.target, (UNKNOWN, items) if numbered else items)
+            self.block(node.body)
         elif isinstance(items, Data):  # `for x, y in train_ds:` each item is a batch of it
             if numbered and isinstance(node.target, (ast.Tuple, ast.List)) and len(node.target.elts) == 2:
                 self.bind(node.target.elts[0], source[2])
@@ -648,6 +676,10 @@ class Interpreter(KerasCalls, TrainableAssignments):
     def binop(self, op: ast.operator, left: Any, right: Any) -> Any:
         if isinstance(left, Tensor) or isinstance(right, Tensor):
             return merge_tensors([left, right], {})  # `x + shortcut`: an op on tensors
+        if isinstance(left, Length) and isinstance(right, int) and isinstance(op, (ast.Add, ast.Sub)):
+            return replace(left, offset=left.offset + (right if isinstance(op, ast.Add) else -right))
+        if isinstance(right, Length) and isinstance(left, int) and isinstance(op, ast.Add):
+            return replace(right, offset=right.offset + left)
         if not (number(left) and number(right)):
             return UNKNOWN
         try:
@@ -795,8 +827,10 @@ class Interpreter(KerasCalls, TrainableAssignments):
         value = self.ev(node.value)
         index = node.slice
         if isinstance(index, ast.Slice):
-            lower, upper = self.ev(index.lower), self.ev(index.upper)
+            lower, upper = (self.slice_bound(value, self.ev(b)) for b in (index.lower, index.upper))
             if index.step is not None or not (int_or_none(lower) and int_or_none(upper)):
+                if isinstance(value, LayerList):
+                    return SomeLayers(value.owner)
                 return UNKNOWN if not isinstance(value, Data) else Data()
             if isinstance(value, LayerList):
                 if value.start is None and value.stop is None:
@@ -822,6 +856,13 @@ class Interpreter(KerasCalls, TrainableAssignments):
         if isinstance(value, dict) and plain(key):
             return value.get(key, UNKNOWN)
         return UNKNOWN
+
+    def slice_bound(self, items: Any, bound: Any) -> Any:
+        """`len(x.layers) - 3` as a bound of x.layers itself: -3."""
+        if isinstance(bound, Length) and isinstance(items, LayerList) and bound.items == items:
+            if items.start is None and items.stop is None and bound.offset <= 0:
+                return bound.offset or None
+        return bound
 
     def e_Call(self, node: ast.Call) -> Any:
         func = node.func
@@ -1037,15 +1078,17 @@ class Interpreter(KerasCalls, TrainableAssignments):
                 return args[0].size
             if isinstance(args[0], LayerList):
                 expanded = self.expand(args[0])
-                return len(expanded) if expanded is not None else ("len", args[0])
+                return len(expanded) if expanded is not None else Length(args[0])
             if isinstance(args[0], (list, tuple, str)):
                 return len(args[0])
             return UNKNOWN
-        if name == "range" and args and isinstance(args[-1 if len(args) < 3 else 1], tuple):
+        if name == "range" and args and isinstance(args[-1 if len(args) < 3 else 1], Length):
             length = args[-1 if len(args) < 3 else 1]
             start = args[0] if len(args) > 1 else None
-            if length[0] == "len" and len(args) <= 2 and int_or_none(start):
-                return Indices(LayerList(length[1].owner, start, None)) if length[1].start is None else UNKNOWN
+            unsliced = length.items.start is None and length.items.stop is None
+            if len(args) <= 2 and int_or_none(start) and unsliced and length.offset <= 0:
+                return Indices(LayerList(length.items.owner, start, length.offset or None))
+            return UNKNOWN
         if name == "range" and args and all(isinstance(a, int) and not isinstance(a, bool) for a in args):
             try:
                 return range(*args[:3])
@@ -1140,7 +1183,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
 
         if unit is self.unit:
             return body()
-        anchor = self.call_nodes[-1] if self.call_nodes else func.node
+        anchor = self.call_nodes[-1] if self.call_nodes else (self.fallback_anchor or func.node)
         return self.run_unit(unit, anchor, body)
 
 
@@ -1148,6 +1191,21 @@ class Interpreter(KerasCalls, TrainableAssignments):
 # other layers alike (two passes instead of one per layer: the same flags, much faster).
 KIND_ONLY_ATTRIBUTES = {"trainable", "momentum", "__class__"}
 KIND_ONLY_CALLS = {"isinstance", "type", "setattr"}
+
+
+def join_values(first: Any, second: Any) -> Any:
+    """A name after both ways of an unknown condition: tensors merge (each way's layers feed
+    what follows), equal plain values stay, other plain values and datasets become unknown;
+    objects (models, bases) keep the later way's, as the way the script reads last."""
+    if first is second:
+        return first
+    if isinstance(first, Tensor) and isinstance(second, Tensor):
+        return merge_tensors([first, second], {})
+    if plain(first) and plain(second):
+        return first if first == second else UNKNOWN
+    if isinstance(first, Data) and isinstance(second, Data):
+        return first if first == second else Data()
+    return second
 
 
 def needs_each_layer(loop: ast.For) -> bool:

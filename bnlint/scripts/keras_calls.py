@@ -11,6 +11,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from ..readers.keras_config import keras_snake
 from .applications import AppInfo, lookup
 from .brain import BN_PRESET_FAMILIES, FOREIGN_LIBRARIES, NO_BN_BACKBONES, UI_WIDGETS, builder
 from .layer_configs import layer_config
@@ -126,7 +127,9 @@ class KerasCalls:
         weights = kwargs.get("encoder_weights", "imagenet")
         has_bn = None if not isinstance(backbone, str) else not backbone.startswith(NO_BN_BACKBONES)
         info = AppInfo(f"{name}({backbone})", None, 0, (), (0.99,), bool(has_bn)) if has_bn is not None else None
-        base = self.new_base(node, f"sm.{name}({literal([backbone])})", "application", weights is not None, info)
+        base = self.new_base(
+            node, f"sm.{name}({literal([backbone])})", "application", weights not in (None, UNKNOWN), info
+        )
         if kwargs.get("encoder_freeze") is True:
             self.flags[base] = Flags(True, bn=False, other=None)
         return base
@@ -182,7 +185,7 @@ class KerasCalls:
 
     def build_layer(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         name, config = layer_config(name, args, kwargs, self.image_data_format)
-        return Layer(pos(node), "?", name, keras_name=given_name(kwargs), config=config)
+        return Layer(pos(node), "?", name, config=config, **self.made(name, kwargs))
 
     def build_argparser(self, node: ast.Call, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         return Options()
@@ -193,6 +196,22 @@ class KerasCalls:
         if isinstance(flag, str):
             self.absl[flag] = (default, f"--{flag}")
         return None
+
+    def made(self, class_name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """What a new layer object records of how it was made: the name Keras gives it (the
+        one passed, else `batch_normalization_3` in creation order), and whether it was made
+        on an undecided branch or inside a loop."""
+        name = given_name(kwargs)
+        if name is None:
+            stem = keras_snake(class_name)
+            count = self.layer_names.get(stem, 0)
+            self.layer_names[stem] = count + 1
+            name = f"{stem}_{count}" if count else stem
+        return {
+            "keras_name": name,
+            "conditional": self.unsure > 0,
+            "in_loop": any(count != 1 for count in self.repeats),
+        }
 
     def new_base(self, node: ast.Call, label: str, kind: str, pretrained: bool, info: AppInfo | None, **extra) -> Base:
         base = Base(pos(node), "?", label, kind, pretrained, info, **extra)
@@ -211,7 +230,7 @@ class KerasCalls:
             node,
             name,
             "application",
-            weights is not None,
+            weights is not None and weights is not UNKNOWN,  # unknown: pretrained on some paths only
             info,
             include_top=include_top is True or include_top is UNKNOWN,
             pooling=pooling is not None and not include_top,
@@ -233,8 +252,8 @@ class KerasCalls:
             "momentum" in kwargs,
             renorm if isinstance(renorm, bool) else None,
             kwargs.get("renorm_clipping"),
-            keras_name=given_name(kwargs),
             config=layer_config("BatchNormalization", list(args), kwargs)[1],
+            **self.made("BatchNormalization", kwargs),
         )
         self.bns.append(layer)
         trainable = kwargs.get("trainable", True)

@@ -69,6 +69,10 @@ class Obj:
     name: str  # the name it is bound to in the outermost scope that binds it ("?" until bound)
     scope: int = field(default=99, repr=False, kw_only=True)  # depth of the frame that named it
     keras_name: str | None = field(default=None, repr=False, kw_only=True)  # `name=` given to Keras
+    # A layer made on one way of a condition bnlint cannot decide (its findings do not hold
+    # on every path), or inside loops (made once per iteration: counted once).
+    conditional: bool = field(default=False, repr=False, kw_only=True)
+    in_loop: bool = field(default=False, repr=False, kw_only=True)
     # For the structure rules (BN008-BN010): the layer's literal settings, and per call the
     # objects whose outputs it took (None: something bnlint could not follow).
     config: dict[str, Any] = field(default_factory=dict, repr=False, kw_only=True)
@@ -204,6 +208,23 @@ class LayerList:
     owner: Obj  # Base or Model
     start: int | None = None
     stop: int | None = None
+
+
+@dataclass(frozen=True)
+class Length:
+    """`len(x.layers)` (+ offset) when the count is not known: still exact as a slice bound
+    of the same list (`x.layers[:len(x.layers) - 3]` is `x.layers[:-3]`)."""
+
+    items: LayerList
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class SomeLayers:
+    """`x.layers[a:b]` with bounds bnlint cannot work out: some layers of `owner` (a loop
+    over them touches that object only)."""
+
+    owner: Any
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from .objects import (
     Options,
     Pos,
     SetTrainable,
+    SomeLayers,
     initial_flags,
     is_environ,
     number,
@@ -65,6 +66,14 @@ class TrainableAssignments:
             changed = self.set_elements(obj.items, obj.kind, flag, at)
         elif isinstance(obj, (Base, Model, BNLayer, Layer)):
             changed = self.set_whole(obj, flag, at)
+        elif isinstance(obj, SomeLayers):  # layers of one object bnlint cannot tell apart
+            self.note(
+                node,
+                f"`{self.segment(node)}` is set on layers of '{obj.owner.name}' that bnlint cannot tell; "
+                "its BN layers are not judged",
+            )
+            self.forget(obj.owner, at) if isinstance(obj.owner, Model) else self.forget_base(obj.owner, at)
+            return
         else:
             # An object bnlint cannot resolve: whatever it is, nothing about the bases
             # it might belong to can be trusted any more.
@@ -211,11 +220,15 @@ class TrainableAssignments:
     def forget(self, model: Model, at: Pos) -> list[Obj]:
         for member in model.members:
             if isinstance(member, Base):
-                old = self.flags[member]
-                self.flags[member] = replace(
-                    old, layers=(None,) * len(old.layers) if old.layers else None, bn=None, other=None, at=at
-                )
+                self.forget_base(member, at)
         return []
+
+    def forget_base(self, base: Any, at: Pos) -> None:
+        if base in self.flags:
+            old = self.flags[base]
+            self.flags[base] = replace(
+                old, layers=(None,) * len(old.layers) if old.layers else None, bn=None, other=None, at=at
+            )
 
     def layer_at(self, items: LayerList, index: int) -> Any:
         owner = items.owner

@@ -113,7 +113,8 @@ def run_context(train: Train, context: TrainingContext) -> TrainingContext:
     if train.default_batch:
         batch_source = f"Keras' default batch size, line {train.batch_pos.line if train.batch_pos else train.pos.line}"
     context = context.merged_under(source=batch_source, batch_size=train.batch)
-    size = train.data.size if train.data is not None else None
+    # train_on_batch's data is one batch, not the dataset: its horizon is the loops around it
+    size = train.data.size if train.data is not None and train.method != "train_on_batch" else None
     return context.merged_under(source=where, epochs=train.epochs, steps=steps, dataset_size=size)
 
 

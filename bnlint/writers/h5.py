@@ -140,7 +140,10 @@ class LegacyStore(VariableStore):
         return group
 
     def _own(self, layer: Layer) -> list[str]:
-        return [n for n in _names(self._group(layer)) if legacy_order.owns(layer, n)]
+        top = layer
+        while top.parent is not None and top.parent.parent is not None:
+            top = top.parent
+        return [n for n in _names(self._group(layer)) if legacy_order.owns(layer, n, top)]
 
     def _name(self, layer: Layer, var: str) -> str:
         found = [n for n in self._own(layer) if legacy_order.split_name(n)[1] == var]

@@ -17,7 +17,7 @@ children's trainable weights first.
 from __future__ import annotations
 
 from ..edits import Unsupported
-from ..graph import Layer
+from ..graph import Layer, weight_owner
 from .variables import NON_TRAINABLE
 
 
@@ -30,10 +30,10 @@ def split_name(name: str) -> tuple[str, str]:
     return prefix, variable
 
 
-def owns(layer: Layer, name: str) -> bool:
-    """Whether weight `name` belongs to `layer` (its name, or its path's last part, prefixes it)."""
-    prefix = split_name(name)[0]
-    return prefix == layer.name or prefix.endswith("/" + layer.name)
+def owns(layer: Layer, name: str, top: Layer) -> bool:
+    """Whether weight `name` belongs to `layer` (of the layers sharing `top`'s group, it is
+    the one the weight's scope names most specifically)."""
+    return weight_owner(split_name(name)[0], {other.name for other in top.walk()}) == layer.name
 
 
 def predict(top: Layer, names: list[str], keras3: bool) -> list[str]:
@@ -60,8 +60,8 @@ def _own_variables(top: Layer, names: list[str]) -> dict[str, list[str]]:
         by_name[layer.name] = layer
     own: dict[str, list[str]] = {}
     for name in names:
-        prefix = split_name(name)[0]
-        layer = by_name.get(prefix) or by_name.get(prefix.rpartition("/")[2])
+        owner = weight_owner(split_name(name)[0], set(by_name))
+        layer = by_name.get(owner) if owner is not None else None
         if layer is None:
             raise Unsupported(f"weight '{name}' belongs to no layer of '{top.name}'")
         own.setdefault(layer.path, []).append(name)
