@@ -58,6 +58,7 @@ from .objects import (
     Tensor,
     Train,
     Use,
+    batch_attribute,
     canonical,
     class_name_test,
     decorated,
@@ -934,9 +935,8 @@ class Interpreter(KerasCalls, TrainableAssignments):
             params = params[1:]
             receiver, args = (args[0] if args else None), args[1:]
             attrs = getattr(receiver, "attrs", None)  # `gen = loader.generate_batch()`, its self.batch_size
-            for name in BATCH_PARAMS if isinstance(attrs, dict) and not params else ():
-                if is_count(attrs.get(name)):
-                    return Data(batch=attrs[name], batch_pos=pos(node))
+            if not params and batch_attribute(attrs) is not None:
+                return Data(batch=batch_attribute(attrs), batch_pos=pos(node))
         for name in BATCH_PARAMS:
             if name in params:
                 index = params.index(name)
@@ -1101,6 +1101,17 @@ class Interpreter(KerasCalls, TrainableAssignments):
             return ("enumerate", args[0], start if isinstance(start, int) else 0)
         if name in ("list", "tuple", "reversed", "iter") and len(args) == 1 and isinstance(args[0], LayerList):
             return args[0] if name != "reversed" else UNKNOWN
+        if name in ("list", "tuple", "sorted", "reversed") and len(args) == 1 and not node.keywords:
+            if isinstance(args[0], (list, tuple, dict, str, range)) and len(args[0]) <= MAX_COMPUTED:
+                items = list(args[0])
+                if name == "sorted":
+                    try:
+                        items = sorted(items)
+                    except TypeError:
+                        return UNKNOWN
+                elif name == "reversed":
+                    items.reverse()
+                return tuple(items) if name == "tuple" else items
         if name == "dict" and len(args) <= 1:
             keywords = {k.arg: self.ev(k.value) for k in node.keywords if k.arg}
             first = args[0] if args else {}

@@ -40,6 +40,7 @@ from .objects import (
     Tensor,
     Train,
     Use,
+    batch_attribute,
     canonical,
     initial_flags,
     is_count,
@@ -543,8 +544,8 @@ class KerasCalls:
             targets = targets[0] if isinstance(targets, (list, tuple)) and targets else targets
             data = targets if isinstance(targets, Data) else data
         attrs = getattr(data, "attrs", None)
-        if isinstance(attrs, dict) and is_count(attrs.get("batch_size")):  # a keras.utils.Sequence of the script
-            data = Data(batch=attrs["batch_size"], batch_pos=data.pos)
+        if batch_attribute(attrs) is not None:  # a keras.utils.Sequence (or generator class) of the script
+            data = Data(batch=batch_attribute(attrs), batch_pos=data.pos)
         data = data if isinstance(data, Data) else None
         batch, batch_pos, default = None, None, False
         given = kwargs.get("batch_size")

@@ -477,6 +477,8 @@ def canonical(path: str) -> tuple[str | None, str]:
         ("tensorflow.compat.v2.keras", "tf.keras"),
         ("tensorflow.python.keras", "tf.keras"),
         ("tensorflow.keras", "tf.keras"),
+        ("keras._tf_keras.keras", "tf.keras"),  # where `tensorflow.keras` lives in TF >= 2.16
+        ("keras.api._v2.keras", "tf.keras"),  # and in TF 2.9-2.15
         ("tf_keras", "tf_keras"),
         ("keras", "keras"),
     ):
@@ -588,3 +590,16 @@ def class_name_test(name: ClassName, text: str, op: ast.cmpop, name_left: bool) 
             result = name.kind == "bn"
             return result if isinstance(op, ast.In) else not result
     return UNKNOWN
+
+
+def batch_attribute(attrs: Any) -> int | None:
+    """The batch size an object of the script keeps (`self.batch_size`, `self._batch_size`)."""
+    from .brain import BATCH_PARAMS
+
+    if not isinstance(attrs, dict):
+        return None
+    for name in BATCH_PARAMS:
+        for key in (name, f"_{name}"):
+            if is_count(attrs.get(key)):
+                return attrs[key]
+    return None
