@@ -2,4 +2,9 @@
 
 
 class InputError(Exception):
-    """A file bnlint cannot read as what it claims to be; the message is the reason."""
+    """A file bnlint cannot read as what it claims to be; the message is the reason.
+    `keras_version`: what the file says wrote it, when it says so (kept in the report)."""
+
+    def __init__(self, message: str, keras_version: str | None = None):
+        super().__init__(message)
+        self.keras_version = keras_version

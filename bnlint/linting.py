@@ -75,6 +75,7 @@ def error_boundary(result: FileResult) -> Iterator[None]:
         yield
     except InputError as exc:
         result.error = str(exc)
+        result.keras_version = result.keras_version or exc.keras_version
     except (OSError, MemoryError) as exc:
         result.error = f"cannot read ({exc})"
     except Exception as exc:  # noqa: BLE001 - one bad input must never hide the others

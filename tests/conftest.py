@@ -85,6 +85,7 @@ class SavedModels:
             "h5": "model.h5",
             "savedmodel": "savedmodel",
             "weights": "model.weights.h5",
+            "legacy-weights": "weights.h5",
             "export": "exported",
         }[fmt]
         return self.dir(name, generation) / filename

@@ -97,6 +97,9 @@ def save(model, fmt: str, out: str) -> None:
         model.save(os.path.join(out, "savedmodel"), save_format="tf")
     elif fmt == "weights":  # weights only: no architecture stored
         model.save_weights(os.path.join(out, "model.weights.h5"))
+    elif fmt == "legacy-weights":  # tf_keras save_weights to a plain .h5: Keras 2's weights-only layout
+        if GENERATION == "keras2":
+            model.save_weights(os.path.join(out, "weights.h5"))
     elif fmt == "export":  # Keras 3 model.export(): traced graphs, no Keras config
         model.export(os.path.join(out, "exported"), verbose=False)
     else:

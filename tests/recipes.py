@@ -48,7 +48,7 @@ TRANSFER = {
 NO_ARCHITECTURE = {
     "weights-only": Recipe(
         "inp = keras.Input((4,))\nmodel = keras.Model(inp, layers.BatchNormalization()(layers.Dense(3)(inp)))",
-        formats=("weights", "export"),
+        formats=("weights", "legacy-weights", "export"),
     ),
 }
 

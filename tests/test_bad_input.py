@@ -12,6 +12,8 @@ import h5py
 import numpy as np
 import pytest
 
+import bnlint
+
 GOOD = ("BN001-0", "keras3", "keras")
 
 
@@ -142,3 +144,10 @@ def test_usage_error_exit_2(models):
     result = run_cli("check", models.path(*GOOD), "--format", "xml")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_a_rejected_file_keeps_the_keras_version_it_records(models):
+    """A tf_keras save_weights file is refused (no architecture), but says which Keras wrote it."""
+    [result] = bnlint.lint(str(models.path("weights-only", "keras2", "legacy-weights")))["files"]
+    assert "weights-only" in result["error"]
+    assert result["keras_version"] is not None and result["keras_version"].startswith("2.")

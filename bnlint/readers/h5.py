@@ -16,8 +16,9 @@ def read(path: str) -> ModelGraph:
     with open_h5(path) as h5:
         attrs = h5.attrs
         raw_config = text_attr(attrs, "model_config")
-        if raw_config is None:
-            raise InputError(_why_no_config(h5))
+        if raw_config is None:  # a weights-only file still says which Keras wrote it
+            written_by = text_attr(attrs, "keras_version") or text_attr(_group_attrs(h5, "model_weights"), "keras_version")
+            raise InputError(_why_no_config(h5), keras_version=written_by)
         try:
             config = json.loads(raw_config)
         except ValueError as exc:
@@ -39,6 +40,11 @@ def read(path: str) -> ModelGraph:
         optimizer_iterations=iterations,
         weights=BNWeights(LegacyH5Weights(path)),
     )
+
+
+def _group_attrs(h5, name: str) -> dict:
+    group = h5.get(name)
+    return group.attrs if group is not None and hasattr(group, "attrs") else {}
 
 
 def _why_no_config(h5) -> str:

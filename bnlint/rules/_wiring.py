@@ -140,11 +140,32 @@ def bn_axis(bn: Layer) -> int | None:
 def channel_axis(producer: Layer) -> int | None:
     """The channel axis of a producer's output: 1 for channels_first, -1 for
     channels_last and Dense; None when the producer does not say."""
-    data_format = producer.config.get("data_format")
+    data_format = producer.config.get("data_format") or DIM_ORDERING.get(producer.config.get("dim_ordering"))
     if data_format == "channels_first":
         return 1
     if data_format == "channels_last" or producer.class_name in ("Dense", "EinsumDense"):
         return -1
+    return None
+
+
+# Keras 1 configs say `dim_ordering` where Keras 2 says `data_format`.
+DIM_ORDERING = {"th": "channels_first", "tf": "channels_last"}
+
+
+def downstream_channel_axis(bn: Layer) -> tuple[Layer, int] | None:
+    """For a BN fed by the model's input (or by a layer without a data_format): the first
+    layer after it, through elementwise layers, that says where its input's channels are."""
+    layer, seen = bn, 0
+    while seen < 16:
+        users = consumers(layer)
+        if not users or len(users) != 1:
+            return None
+        layer, seen = users[0], seen + 1
+        axis = channel_axis(layer) if layer.class_name not in ("Dense", "EinsumDense") else None
+        if axis is not None:
+            return layer, axis
+        if layer.class_name not in ELEMENTWISE:
+            return None
     return None
 
 

@@ -6,7 +6,16 @@ from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import ModelGraph
 from ._scripts import structure_findings
-from ._wiring import bn_axis, channel_axis, input_rank, output_rank, same_axis, upstream
+from ._wiring import (
+    DIM_ORDERING,
+    bn_axis,
+    channel_axis,
+    downstream_channel_axis,
+    input_rank,
+    output_rank,
+    same_axis,
+    upstream,
+)
 from .base import Example, Rule
 
 CHANNELS_FIRST = "inp = keras.Input((3, 8, 8))\nx = layers.Conv2D(4, 3, data_format='channels_first')(inp)\n"
@@ -21,16 +30,25 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
         if axis is None or source is None:
             continue
         channel = channel_axis(source)
-        if channel is None:
-            continue
         rank = input_rank(bn) or output_rank(source)
+        if channel is None:
+            # Fed by the model's input (or a layer without a data_format): the layer it feeds
+            # says where the channels are (`BatchNormalization(axis=1)` on a (rows, cols,
+            # channels) image normalizes over its rows).
+            found = downstream_channel_axis(bn)
+            if found is None or rank is None or rank < 3:
+                continue
+            source, channel = found
         if same_axis(axis, channel, rank) is not False:
             continue
-        data_format = source.config.get("data_format") or "channels_last"
+        data_format = (
+            source.config.get("data_format") or DIM_ORDERING.get(source.config.get("dim_ordering")) or "channels_last"
+        )
         old = bn.config.get("axis")
         new = [channel % rank] if isinstance(old, list) and rank else channel
+        relation = "its input comes from" if source is upstream(bn) else "its output feeds"
         yield RULE.diagnostic(
-            f"BN layer '{bn.name}' normalizes axis {axis}, but its input comes from {source.class_name} "
+            f"BN layer '{bn.name}' normalizes axis {axis}, but {relation} {source.class_name} "
             f"'{source.name}' ({data_format}), whose channel axis is {channel}: BN keeps one mean and variance per "
             f"position along axis {axis} instead of per channel, and the model only works for that input size.",
             layer=bn.path,
@@ -54,7 +72,9 @@ RULE = Rule(
     what=(
         "Finds BN layers fed by a layer with a `data_format` (Conv, pooling, ...) or a "
         "Dense layer, possibly through activations, whose `axis` is not that layer's "
-        "channel axis: 1 for `channels_first`, -1 for `channels_last` and Dense."
+        "channel axis: 1 for `channels_first`, -1 for `channels_last` and Dense. A BN fed by "
+        "the model's input (or a layer without a data_format) is judged by the layer it feeds. "
+        "Keras 1's `dim_ordering` counts as `data_format`."
     ),
     why=(
         "BN keeps one mean, variance, gamma and beta per index of its `axis`. Keras "
@@ -82,6 +102,16 @@ RULE = Rule(
         Example(
             "channels_last Conv2D followed by BN(axis=3)",
             CHANNELS_LAST + "x = layers.BatchNormalization(axis=3)(x)\n" + HEAD,
+            fires_on=frozenset(),
+        ),
+        Example(
+            "BN on the image input with axis=1: it normalizes over the image's rows",
+            "inp = keras.Input((8, 8, 3))\nx = layers.BatchNormalization(axis=1)(inp)\n"
+            "x = layers.Conv2D(4, 3)(x)\n" + HEAD,
+        ),
+        Example(
+            "BN on the image input over its channels",
+            "inp = keras.Input((8, 8, 3))\nx = layers.BatchNormalization()(inp)\nx = layers.Conv2D(4, 3)(x)\n" + HEAD,
             fires_on=frozenset(),
         ),
         Example(
