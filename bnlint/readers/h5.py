@@ -17,7 +17,9 @@ def read(path: str) -> ModelGraph:
         attrs = h5.attrs
         raw_config = text_attr(attrs, "model_config")
         if raw_config is None:  # a weights-only file still says which Keras wrote it
-            written_by = text_attr(attrs, "keras_version") or text_attr(_group_attrs(h5, "model_weights"), "keras_version")
+            written_by = text_attr(attrs, "keras_version") or text_attr(
+                _group_attrs(h5, "model_weights"), "keras_version"
+            )
             raise InputError(_why_no_config(h5), keras_version=written_by)
         try:
             config = json.loads(raw_config)
