@@ -1,14 +1,14 @@
 """Benchmark: bnlint's script findings against labels on real public training scripts.
 
+    python benchmarks/fetch_corpus.py DIR      # once: the repositories, at the labelled commits
     python benchmarks/bench_corpus.py DIR [--manifest benchmarks/corpus/manifest.jsonl]
-                                          [--split dev|heldout|all] [--quiet]
+                                          [--split dev|heldout|heldout2|heldout3|all] [--quiet]
 
 The manifest lists real public scripts and notebooks (repository, path, commit), each
-labelled by reading it: per rule yes / no / unknown, with the line and a one-line reason.
-Their text is not part of this repository. DIR holds each repository checked out at the
-listed commit as DIR/OWNER+NAME/ (the whole repository: scripts import their own modules):
-
-    git clone https://github.com/OWNER/NAME DIR/OWNER+NAME && git -C DIR/OWNER+NAME checkout COMMIT
+labelled by reading it: per rule yes / no / unknown, with the line and a one-line reason
+(benchmarks/corpus/README.md says how it was built). Their text is not part of this
+repository. DIR holds each repository checked out at the listed commit as DIR/OWNER+NAME/
+(the whole repository: scripts import their own modules).
 
 For every label this prints precision and recall of bnlint (file level: a rule "fires"
 when bnlint reports it anywhere in the file) and of a bare `grep 'trainable = False'`,
@@ -81,7 +81,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dir", type=Path, help="folder with the repositories checked out as OWNER+NAME")
     parser.add_argument("--manifest", type=Path, default=MANIFEST)
-    parser.add_argument("--split", choices=("dev", "heldout", "heldout2", "all"), default="all")
+    parser.add_argument("--split", choices=("dev", "heldout", "heldout2", "heldout3", "all"), default="all")
     parser.add_argument("--quiet", action="store_true", help="figures only, no disagreements")
     args = parser.parse_args()
 

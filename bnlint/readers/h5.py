@@ -6,6 +6,7 @@ import json
 
 from ..errors import InputError
 from ..graph import ModelGraph, generation_of
+from ..limits import current, load_json
 from ..weights import BNWeights
 from .h5_common import open_h5, optimizer_iterations_legacy, text_attr
 from .keras_config import build_root
@@ -21,16 +22,15 @@ def read(path: str) -> ModelGraph:
                 _group_attrs(h5, "model_weights"), "keras_version"
             )
             raise InputError(_why_no_config(h5), keras_version=written_by)
-        try:
-            config = json.loads(raw_config)
-        except ValueError as exc:
-            raise InputError(f"model_config attribute is not valid JSON ({exc})") from None
+        if len(raw_config) > current().member_bytes:
+            raise InputError(f"model_config attribute is larger than {current().max_member_mib} MiB (limit max-member-mib)")
+        config = load_json(raw_config, "model_config attribute")
         keras_version = text_attr(attrs, "keras_version")
         training = text_attr(attrs, "training_config")
         iterations = optimizer_iterations_legacy(h5)
-    try:
-        training_config = json.loads(training) if training else None
-    except ValueError:
+    try:  # optional: a broken training_config only means no training state is known
+        training_config = json.loads(training) if training and len(training) <= current().member_bytes else None
+    except (ValueError, RecursionError):
         training_config = None
     return ModelGraph(
         path=path,

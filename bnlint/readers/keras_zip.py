@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import json
 import struct
 import zipfile
 from typing import Any, BinaryIO
 
 from ..errors import InputError
 from ..graph import ModelGraph, generation_of
+from ..limits import load_json, read_capped
 from ..weights import BNWeights, Unavailable
 from .keras_config import build_root
 from .weights_h5 import KerasArchiveWeights
@@ -50,10 +50,14 @@ def read(path: str) -> ModelGraph:
 
 
 def _json_member(archive: zipfile.ZipFile, name: str) -> Any:
+    """A JSON member, read as it decompresses and refused past the size limit (a zip bomb
+    stops there, whatever its header says)."""
     try:
-        return json.loads(archive.read(name))
-    except (ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise InputError(f"{name} is not valid JSON ({exc})") from None
+        with archive.open(name) as stream:
+            data = read_capped(stream, name)
+    except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise InputError(f"{name} cannot be read from the archive ({exc})") from None
+    return load_json(data, name)
 
 
 def open_member(path: str, archive: zipfile.ZipFile, name: str) -> BinaryIO:

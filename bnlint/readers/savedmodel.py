@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..graph import Layer, ModelGraph, generation_of
+from ..limits import check_depth, read_capped
 from ..weights import BNWeights
 from . import protowire
 from .keras_config import build_root
@@ -34,7 +35,7 @@ def read(path: str) -> ModelGraph:
             )
         raise InputError("SavedModel without keras_metadata.pb (TF < 2.5 or not Keras): not supported")
     with open(metadata_path, "rb") as handle:
-        nodes = parse_metadata(handle.read())
+        nodes = parse_metadata(read_capped(handle, METADATA))
     root_meta = nodes.get("root")
     if root_meta is None:
         raise InputError("keras_metadata.pb has no root object")
@@ -76,9 +77,13 @@ def parse_metadata(data: bytes) -> dict[str, dict[str, Any]]:
         if identifier not in LAYER_IDENTIFIERS:
             continue
         try:
-            nodes[node.get(3, b"").decode("utf-8")] = json.loads(node.get(5, b"{}"), object_hook=_untuple)
+            metadata = json.loads(node.get(5, b"{}"), object_hook=_untuple)
+        except RecursionError:
+            raise InputError("keras_metadata.pb holds JSON nested too deeply to read") from None
         except ValueError as exc:
             raise InputError(f"keras_metadata.pb holds invalid JSON ({exc})") from None
+        nodes[node.get(3, b"").decode("utf-8", "replace")] = metadata
+    check_depth(list(nodes.values()), "keras_metadata.pb")
     return nodes
 
 

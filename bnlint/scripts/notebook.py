@@ -15,6 +15,7 @@ import json
 import re
 
 from ..errors import InputError
+from ..limits import MIB, current
 from .brain import AUTOMAGICS, STATEMENT_MAGICS
 from .source import Source
 
@@ -50,9 +51,15 @@ def automagic(text: str) -> str | None:
 
 
 def read_notebook(path: str) -> Source:
+    limit = current().max_notebook_mib * MIB
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"notebook is larger than {limit // MIB} MiB with its outputs (limit max-notebook-mib)")
     try:
-        with open(path, "rb") as handle:
-            document = json.loads(handle.read().decode("utf-8-sig"))
+        document = json.loads(data.decode("utf-8-sig"))
+    except RecursionError:
+        raise InputError("not a Jupyter notebook (JSON nested too deeply to read)") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"not a Jupyter notebook (invalid JSON: {exc})") from None
     cells = document.get("cells") if isinstance(document, dict) else None

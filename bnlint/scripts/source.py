@@ -10,6 +10,7 @@ import bisect
 from dataclasses import dataclass, field
 
 from ..errors import InputError
+from ..limits import MIB, current
 
 
 @dataclass(frozen=True)
@@ -61,5 +62,9 @@ def decode(data: bytes) -> str:
 
 
 def read_script(path: str) -> Source:
+    limit = current().max_script_mib * MIB
     with open(path, "rb") as handle:
-        return Source(decode(handle.read()))
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"script is larger than {limit // MIB} MiB (limit max-script-mib)")
+    return Source(decode(data))
