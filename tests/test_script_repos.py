@@ -13,7 +13,13 @@ from test_scripts import expected, findings
 import bnlint
 
 REPOS = Path(__file__).with_name("scripts") / "repos"
-ENTRY_SCRIPTS = ["local_modules/scripts/train.py", "json_settings/train.py"]
+ENTRY_SCRIPTS = [
+    "local_modules/scripts/train.py",
+    "json_settings/train.py",
+    "notebook_fragments/6_fine_tune.py",
+    "fragment_functions/controller.py",
+    "yaml_settings/train.py",
+]
 
 
 @pytest.mark.parametrize("script", ENTRY_SCRIPTS)
@@ -21,6 +27,22 @@ def test_entry_script_findings_are_where_expected(script):
     path = REPOS / script
     got = {(d["line"], d["code"]) for d in findings(path, keras_version="3")}
     assert got == expected(path, "keras3")
+
+
+@pytest.mark.parametrize("generation", ["2", "3"])
+def test_notebook_cut_into_files_is_linted_cell_by_cell(generation):
+    """Each cell uses what earlier cells defined; a finding is on the cell that trains, once,
+    and cells before it ran first (3_freeze.py freezes what 2_base.py built)."""
+    for path in sorted((REPOS / "notebook_fragments").glob("*.py")):
+        got = {(d["line"], d["code"]) for d in findings(path, keras_version=generation)}
+        assert got == expected(path, f"keras{generation}"), path.name
+
+
+def test_names_taken_from_other_cells_are_said():
+    from bnlint.linting import Options, lint_paths
+
+    [result] = lint_paths([str(REPOS / "notebook_fragments/5_train.py")], Options())
+    assert "model from 4_model.py" in result.context and "x_train, y_train from 1_data.py" in result.context
 
 
 def test_local_modules_are_followed_but_never_imported():
@@ -33,6 +55,22 @@ def test_local_modules_are_followed_but_never_imported():
 def test_json_settings_are_named_in_the_message():
     [bn014, _] = findings(REPOS / "json_settings/train.py", keras_version="3")
     assert "settings from" in bn014["message"] and "train.json" in bn014["message"]
+
+
+def test_yaml_that_would_run_code_is_not_run(tmp_path):
+    """A YAML file with a tag that builds Python objects: parsed with the safe loader, so the
+    command never runs and the settings are said to be unknown."""
+    marker = tmp_path / "ran"
+    (tmp_path / "config.yaml").write_text(f'backbone: !!python/object/apply:os.system ["touch {marker}"]\n')
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import tensorflow as tf\nimport yaml\n"
+        "config = yaml.unsafe_load(open('config.yaml'))\n"
+        "base = getattr(tf.keras.applications, config['backbone'])(include_top=False)\n"
+    )
+    [result] = bnlint.lint(str(script))["files"]
+    assert not marker.exists()
+    assert any("could not be read as YAML" in note for note in result["notes"])
 
 
 def test_settings_file_outside_the_repository_is_not_read(tmp_path):
@@ -105,3 +143,17 @@ def test_a_script_with_syntax_errors_is_linted_around_them(tmp_path):
     [result] = bnlint.lint(str(script))["files"]
     assert result["error"] == ("syntax error at line 2: invalid syntax; lines 2, 3-5 skipped, the rest linted")
     assert [(d["code"], d["line"]) for d in result["diagnostics"]] == [("BN014", 6)]
+
+
+def test_a_loop_of_missing_settings_files_is_a_few_notes_and_a_count(tmp_path):
+    script = tmp_path / "sweep.py"
+    script.write_text(
+        "import json\nimport tensorflow as tf\n"
+        "for data in ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']:\n"
+        "    for run in ['1', '2', '3', '4', '5']:\n"
+        "        config = json.load(open(f'runs/{data}{run}/config.json'))\n"
+    )
+    [result] = bnlint.lint(str(script))["files"]
+    assert len(result["notes"]) == 4
+    assert "runs/a1/config.json was not found" in result["notes"][0]
+    assert result["notes"][-1].endswith("and 47 more notes like these from this line")

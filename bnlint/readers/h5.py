@@ -23,7 +23,9 @@ def read(path: str) -> ModelGraph:
             )
             raise InputError(_why_no_config(h5), keras_version=written_by)
         if len(raw_config) > current().member_bytes:
-            raise InputError(f"model_config attribute is larger than {current().max_member_mib} MiB (limit max-member-mib)")
+            raise InputError(
+                f"model_config attribute is larger than {current().max_member_mib} MiB (limit max-member-mib)"
+            )
         config = load_json(raw_config, "model_config attribute")
         keras_version = text_attr(attrs, "keras_version")
         training = text_attr(attrs, "training_config")

@@ -44,8 +44,13 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
         reference = train.traced if traced else train.compiled
         since = compiled.seq
         if traced:
-            since = next(
-                e.seq for e in facts.events[compiled.seq : train.seq] if isinstance(e, Train) and e.model is train.model
+            since = next(  # (the first training may be in another cell of a notebook cut into files)
+                (
+                    e.seq
+                    for e in facts.events[compiled.seq : train.seq]
+                    if isinstance(e, Train) and e.model is train.model
+                ),
+                since,
             )
         for obj, now in train.current.items():
             before = reference.get(obj)

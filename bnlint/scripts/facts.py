@@ -18,6 +18,7 @@ from typing import Any
 
 from .applications import lookup
 from .brain import BATCH_PARAMS, CONVENTIONAL, KERAS_SUBMODULES, KNOWN_LIBRARIES, STR_METHODS, builder
+from .fragments import defining_file, earlier_files
 from .keras_calls import KerasCalls
 from .local_modules import find_module, read_module
 from .objects import (
@@ -98,6 +99,10 @@ class Unit:
     lines: list[str] | None = field(default=None, repr=False)
 
 
+NOTES_PER_LINE = 3
+MODEL_CLASSES = ("Model", "Sequential", "Functional")  # never layers, whatever module is star-imported
+
+
 class Interpreter(KerasCalls, TrainableAssignments):
     def __init__(self, tree: ast.Module, text: str, path: str | None = None):
         self.tree = tree
@@ -131,9 +136,30 @@ class Interpreter(KerasCalls, TrainableAssignments):
         self.renorm_schedule = False
         self.image_data_format = "channels_last"  # until the script sets it (keras.backend)
         self.fallback_anchor: Pos | None = None  # where code of another file reports without a call
+        self.trying = 0  # depth of try blocks with handlers
         self.unsure = 0  # depth of branches on conditions bnlint cannot decide
         self.layer_names: dict[str, int] = {}  # layers made per class: Keras' automatic names
+        self.fragments: dict[str, list[str]] = {}  # file of the folder -> names taken from it
+        self.in_fragment = 0  # depth of top-level code of other cells being run
+        self.series_run = False  # whether the files before this one in its folder were read
+        self.from_fragments: set[int] = set()  # ids of bases, models and BN layers other cells made
+        # Every name the linted file binds anywhere (a name bound later, or in a branch not
+        # taken, is the file's own: only names it never binds come from fragment files).
+        self.bound_somewhere = {
+            n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+        }
+        self.bound_somewhere |= {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
+        self.bound_somewhere |= {
+            n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        }
+        self.bound_somewhere |= {
+            (a.asname or a.name).split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.Import, ast.ImportFrom))
+            for a in n.names
+        }
         self.notes: list[tuple[int, str]] = []  # (line, what could not be followed)
+        self.notes_held: dict[int, int] = {}  # line -> notes past NOTES_PER_LINE, counted only
         self.stack: list[Func] = []
         self.loops: list[str] = []  # headers of the enclosing `for layer in <layers>` loops
         self.assigned: ast.AST = ast.Constant(None)  # the value node of the assignment being bound
@@ -165,11 +191,19 @@ class Interpreter(KerasCalls, TrainableAssignments):
                     self.fallback_anchor = instance.pos  # code of a local module reports where it was made
                     self.call_function(Func(statement, cls.scope, cls.unit), [instance], {})
                     self.fallback_anchor = None
+        if self.fragments:
+            taken = "; ".join(
+                f"{', '.join(dict.fromkeys(names))} from {file}" for file, names in self.fragments.items()
+            )
+            self.assumed.append(f"names this file uses but never defines are taken from files of its folder: {taken}")
         for event in self.events:  # a loaded model that is trained: say why its BN layers are unknown
             if isinstance(event, Train):
                 for use in event.model.uses:
                     if use.base.unknown and use.base.info is None:
                         self.add_note(use.base.pos.line, use.base.unknown)
+        self.keep_fragments_this_file_trains()
+        for line, count in self.notes_held.items():
+            self.notes.append((line, f"and {count} more {'note' if count == 1 else 'notes'} like these from this line"))
         return ScriptFacts(
             self.flavours,
             self.legacy_env,
@@ -183,6 +217,22 @@ class Interpreter(KerasCalls, TrainableAssignments):
             self.settings,
             self.assumed,
         )
+
+    def mark_fragment(self, obj: Any) -> None:
+        if self.in_fragment:
+            self.from_fragments.add(id(obj))
+
+    def keep_fragments_this_file_trains(self) -> None:
+        """What other cells built is judged in the file that trains it: here only if this
+        file trains it too (else each later cell would repeat the earlier cells' findings)."""
+        if not self.from_fragments:
+            return
+        trained = {id(e.model) for e in self.events if isinstance(e, Train)}
+        trained |= {id(u.base) for e in self.events if isinstance(e, Train) for u in e.model.uses}
+        keep = trained | {id(o) for o in self.bases + self.models + self.bns} - self.from_fragments
+        self.bases = [b for b in self.bases if id(b) in keep]
+        self.models = [m for m in self.models if id(m) in keep]
+        self.bns = [b for b in self.bns if id(b) in keep]
 
     def block(self, statements: list[ast.stmt]) -> None:
         frame = self.frames[-1]
@@ -216,17 +266,22 @@ class Interpreter(KerasCalls, TrainableAssignments):
 
     def note(self, node: ast.AST, text: str) -> None:
         """Something bnlint could not follow, said once per line (it explains a silence)."""
-        if self.unit is not self.main:
-            text = f"{self.unit.path}, line {node.lineno}: {text}"
+        if self.unit is not self.main:  # named as messages name it: from the linted file's folder
+            text = f"{self.origin_label(self.unit) or self.unit.path}, line {node.lineno}: {text}"
         self.add_note(pos(node).line, text)
 
     def add_note(self, line: int, text: str) -> None:
-        if (line, text) not in self.notes:
+        if (line, text) in self.notes:
+            return
+        if sum(1 for at, _ in self.notes if at == line) < NOTES_PER_LINE:
             self.notes.append((line, text))
+        else:  # a loop over hundreds of settings files: a few notes say it, the count says the rest
+            self.notes_held[line] = self.notes_held.get(line, 0) + 1
 
     def emit(self, event_type: type, node: ast.AST, **values: Any) -> Event:
         event = event_type(pos=pos(node), seq=len(self.events), **values)
-        self.events.append(event)
+        if not (self.in_fragment and event_type is Train):
+            self.events.append(event)
         return event
 
     # -- names
@@ -249,7 +304,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
             path = CONVENTIONAL[name]
             where = "" if self.unit is self.main else f" in {os.path.basename(self.unit.path or '?')}"
             said = f"`{name}` is used without an import{where}: taken as {path}"
-            if said not in self.assumed:
+            if said not in self.assumed and self.unit is self.main:
                 self.assumed.append(said)
             self.note_flavour(path)
             return QName(path)
@@ -263,10 +318,14 @@ class Interpreter(KerasCalls, TrainableAssignments):
             for module, path in modules:
                 if path.startswith("keras.applications"):
                     return QName(f"{module}.{name}")
-        for module, path in modules:
-            if (path == "keras" and name in KERAS_SUBMODULES) or (
-                not path.startswith("keras.applications") and builder(f"{path}.{name}") is not None
-            ):
+        # A specific kind before the generic capitalised layer: with both `keras.models import *`
+        # and `keras.layers import *`, Model is keras.models.Model, not a layer.
+        found = [(m, p, builder(f"{p}.{name}")) for m, p in modules if not p.startswith("keras.applications")]
+        for module, path, known in found:
+            if (path == "keras" and name in KERAS_SUBMODULES) or (known is not None and known[0] != "layer"):
+                return QName(f"{module}.{name}")
+        for module, _, known in found:
+            if known is not None and name not in MODEL_CLASSES:
                 return QName(f"{module}.{name}")
         return None
 
@@ -339,18 +398,47 @@ class Interpreter(KerasCalls, TrainableAssignments):
         path = find_module(self.unit.path, module, level)
         if path is None:
             return None
+        return self.read_local(node, path, module)
+
+    def read_local(self, node: ast.AST, path: str, module: str, fragment: bool = False) -> ModuleNS | None:
+        """Interpret a file of the script's repository once, in a namespace of its own."""
         if path in self.modules:
             return self.modules[path]
         self.modules[path] = None  # an import cycle stops here
         read = read_module(path)
         if read is None:
-            self.note(node, f"local module {module} could not be read; what it builds is not followed")
+            what = f"{module}, a file of this folder," if fragment else f"local module {module}"
+            self.note(node, f"{what} could not be read; what it builds is not followed")
             return None
         tree, text = read
         namespace = ModuleNS(path, {})
         self.modules[path] = namespace
-        self.run_unit(Unit(path, text), node, lambda: self.block_in(tree.body, namespace.names))
+        # The top level of a file of a notebook cut into files: what it trains is linted with
+        # it, not here (functions it defines and this file calls are this file's code).
+        self.in_fragment += fragment
+        try:
+            self.run_unit(Unit(path, text), node, lambda: self.block_in(tree.body, namespace.names))
+        finally:
+            self.in_fragment -= fragment
         return namespace
+
+    def fragment_value(self, node: ast.Name) -> Any:
+        """A name this file never binds, defined by another file of its folder: the notebook
+        was cut into files that run in one session (see fragments.py)."""
+        script = self.unit.path
+        path = defining_file(script, node.id) if script is not None else None
+        if path is not None and self.unit is self.main and not self.series_run:
+            # The cells before this one ran first, in order: a later cell may change what an
+            # earlier one built (`for layer in base_model.layers: layer.trainable = False`).
+            self.series_run = True
+            for earlier in earlier_files(script):
+                self.read_local(node, earlier, os.path.basename(earlier), fragment=True)
+        module = self.read_local(node, path, os.path.basename(path), fragment=True) if path is not None else None
+        if module is None or node.id not in module.names:
+            return UNKNOWN
+        if self.unit is self.main:  # the context line names what the linted file took, and from where
+            self.fragments.setdefault(os.path.basename(path), []).append(node.id)
+        return module.names[node.id]
 
     def run_unit(self, unit: Unit, anchor: ast.AST, body) -> Any:
         """Run code of another file with positions anchored at the linted file's statement."""
@@ -547,7 +635,11 @@ class Interpreter(KerasCalls, TrainableAssignments):
     s_AsyncWith = s_With
 
     def s_Try(self, node: ast.Try) -> None:
-        self.block(node.body)
+        self.trying += bool(node.handlers)  # `try: model.load_weights(...)`: there may be none yet
+        try:
+            self.block(node.body)
+        finally:
+            self.trying -= bool(node.handlers)
         self.block(node.orelse)
         self.block(node.finalbody)
 
@@ -648,7 +740,8 @@ class Interpreter(KerasCalls, TrainableAssignments):
         return node.value
 
     def e_Name(self, node: ast.Name) -> Any:
-        return self.lookup(node.id)
+        value = self.lookup(node.id)
+        return value if value is not UNKNOWN or node.id in self.bound_somewhere else self.fragment_value(node)
 
     def e_List(self, node: ast.List) -> Any:
         return [self.ev(e) for e in node.elts]

@@ -52,7 +52,16 @@ from .objects import (
     pos,
     tensors_in,
 )
-from .settings_files import OpenFile, path_function, read_json
+from .settings_files import OpenFile, path_function, read_settings
+
+# Functions that parse a settings file the script opened, and the language they read.
+SETTINGS_READERS = {
+    "json.load": "JSON",
+    "json.loads": "JSON",
+    **{f"yaml.{name}": "YAML" for name in ("safe_load", "load", "full_load", "unsafe_load")},
+}
+# Words of a path to weights the script saved itself on an earlier run.
+RESUME_WORDS = re.compile(r"checkpoint|ckpt|resum|latest|last_epoch", re.IGNORECASE)
 
 
 def given_name(kwargs: dict[str, Any]) -> str | None:
@@ -79,8 +88,8 @@ class KerasCalls:
         if path.startswith("os.path."):
             computed = path_function(callee.last, args, os.path.dirname(os.path.abspath(self.unit.path or ".")))
             return computed if computed is not None else UNKNOWN
-        if path in ("json.load", "json.loads") and args and isinstance(args[0], OpenFile):
-            return self.settings_file(node, args[0].path)
+        if path in SETTINGS_READERS and args and isinstance(args[0], OpenFile):
+            return self.settings_file(node, args[0].path, SETTINGS_READERS[path])
         if path == "importlib.import_module" and args and isinstance(args[0], str):
             return self.import_module(node, args[0], args[1] if len(args) > 1 else kwargs.get("package"))
         if path == "os.putenv" and args[:1] == ["TF_USE_LEGACY_KERAS"] and args[1:2] and args[1] in LEGACY_ON:
@@ -217,6 +226,7 @@ class KerasCalls:
     def new_base(self, node: ast.Call, label: str, kind: str, pretrained: bool, info: AppInfo | None, **extra) -> Base:
         base = Base(pos(node), "?", label, kind, pretrained, info, **extra)
         self.bases.append(base)
+        self.mark_fragment(base)
         self.flags[base] = initial_flags(base)
         return base
 
@@ -257,6 +267,7 @@ class KerasCalls:
             **self.made("BatchNormalization", kwargs),
         )
         self.bns.append(layer)
+        self.mark_fragment(layer)
         trainable = kwargs.get("trainable", True)
         self.flags[layer] = Flags(trainable if isinstance(trainable, bool) else None)
         return layer
@@ -323,6 +334,7 @@ class KerasCalls:
             if isinstance(slot, (Layer, Model)):
                 self.add_members(model, slot)
         self.models.append(model)
+        self.mark_fragment(model)
         self.flags.setdefault(model, Flags(True, bn=True, other=True))
         return model
 
@@ -361,6 +373,12 @@ class KerasCalls:
             layer.calls.append(tuple(t.last for t in inputs))
         return Tensor(uses=tuple(uses), bns=tuple(dict.fromkeys(bns)), chain=chain, last=layer)
 
+    def resumes(self, node: ast.Call, args: list[Any]) -> bool:
+        """`load_weights(tf.train.latest_checkpoint(dir))`, `load_weights(checkpoint_path)`:
+        weights this script saved on an earlier run, not pretrained ones."""
+        said = [self.segment(a) for a in node.args] + [a for a in args if isinstance(a, str)]
+        return any(RESUME_WORDS.search(text) for text in said)
+
     def method(self, node: ast.Call, receiver: Any, name: str) -> Any:
         args = self.arguments(node)
         kwargs = {k.arg: self.ev(k.value) for k in node.keywords if k.arg}
@@ -372,7 +390,10 @@ class KerasCalls:
             return receiver  # its text, for json.loads
         if name == "load_weights" and isinstance(receiver, (Base, Model)):
             # weights=None followed by load_weights(path): pretrained from here on, and so are
-            # the BN layers of a model the script builds itself (a ResNet written by hand)
+            # the BN layers of a model the script builds itself (a ResNet written by hand).
+            # Not a resumed run: its statistics come from this script's own training.
+            if self.trying or self.resumes(node, args):
+                return None
             for member in [receiver] if isinstance(receiver, Base) else [*receiver.members, *receiver.bns]:
                 if isinstance(member, (Base, BNLayer)) and member.loaded_at is None:
                     member.loaded_at = len(self.events)
@@ -460,11 +481,12 @@ class KerasCalls:
             value = args[position] if len(args) > position else kwargs.get(keyword, UNKNOWN)
         return self.setting(value, f"'{label}'")
 
-    def settings_file(self, node: ast.AST, path: str) -> Any:
-        """The JSON settings a script loads from its repository (config.json): data, never run."""
+    def settings_file(self, node: ast.AST, path: str, language: str) -> Any:
+        """The settings a script loads from its repository (config.json, config.yaml): data,
+        never run."""
         if self.main.path is None:
             return UNKNOWN
-        data, problem = read_json(path, self.unit.path or self.main.path)
+        data, problem = read_settings(path, self.unit.path or self.main.path, language)
         if problem is not None:
             self.note(node, f"{problem}; the settings it holds are unknown")
             return UNKNOWN
@@ -528,6 +550,7 @@ class KerasCalls:
             model.slots = None
             self.self_models[base] = model
             self.models.append(model)
+            self.mark_fragment(model)
             self.flags.setdefault(model, Flags(True, bn=True, other=True))
         return model
 

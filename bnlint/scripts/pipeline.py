@@ -14,6 +14,7 @@ from ..context import TrainingContext
 from ..diagnostics import Diagnostic
 from ..errors import InputError
 from .facts import extract
+from .fragments import defining_file
 from .local_modules import find_module
 from .notebook import read_notebook
 from .objects import ScriptFacts
@@ -113,9 +114,14 @@ def parse_cells(source: Source, path: str) -> tuple[Source, ast.Module, list[str
     return source, parse(source, path), broken
 
 
-def imports_local_module(tree: ast.Module, path: str) -> bool:
+def reaches_other_files(tree: ast.Module, path: str) -> bool:
     """Whether a script without Keras imports of its own imports a module of its repository
-    (`from cat_vs_dog.train import get_model`): the model may be built there."""
+    (`from cat_vs_dog.train import get_model`) or uses names another file of its folder
+    defines (a notebook cut into files): the model may be built there."""
+    bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound
+    if used and any(defining_file(path, name) for name in used):
+        return True
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             if any(find_module(path, alias.name, 0) for alias in node.names):
@@ -148,7 +154,7 @@ def lint_script(path: str, kind: str, checks: Iterable, context: TrainingContext
         source, tree, broken = parse_cells(source, path)
     else:
         (tree, error), broken = parse_around_errors(source, path), []
-    if not any(word in source.text for word in KERAS_WORDS) and not imports_local_module(tree, path):
+    if not any(word in source.text for word in KERAS_WORDS) and not reaches_other_files(tree, path):
         return ScriptResult([], None, "no Keras imports", broken, error)
     try:
         facts = extract(tree, source.text, path)

@@ -1,7 +1,8 @@
 """Settings a script reads at run time from files of its own repository: the paths it
 computes (`os.path.join(os.path.dirname(__file__), "configs", "network.json")`) and the
-JSON it loads from them. The file is parsed as data, nothing is run; a file outside the
-script's repository, or one that is missing, is not read.
+JSON or YAML it loads from them. The file is parsed as data, nothing is run (YAML with the
+safe loader whatever loader the script names); a file outside the script's repository, or
+one that is missing, is not read.
 """
 
 from __future__ import annotations
@@ -51,9 +52,21 @@ def repository_root(script: str) -> str:
     return root
 
 
-def read_json(path: str, script: str) -> tuple[Any, str | None]:
-    """(parsed JSON, None) or (None, why it was not read). A relative path is looked for
-    beside the script and in the folders above it, up to the repository root."""
+def parse(data: bytes, language: str) -> Any:
+    text = data.decode("utf-8-sig")
+    if language == "JSON":
+        return json.loads(text)
+    import yaml  # only for scripts that read YAML settings
+
+    try:
+        return yaml.safe_load(text)  # plain data only: tags that build Python objects fail
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def read_settings(path: str, script: str, language: str) -> tuple[Any, str | None]:
+    """(parsed JSON or YAML, None) or (None, why it was not read). A relative path is looked
+    for beside the script and in the folders above it, up to the repository root."""
     here = os.path.dirname(os.path.abspath(script))
     root = repository_root(script)
     for candidate in [path] if os.path.isabs(path) else upwards(here, root, path):
@@ -66,9 +79,9 @@ def read_json(path: str, script: str) -> tuple[Any, str | None]:
             if os.path.getsize(full) > MAX_SETTINGS_BYTES:
                 return None, f"settings file {path} is larger than {MAX_SETTINGS_BYTES:,} bytes: not read"
             with open(full, "rb") as handle:
-                return json.loads(handle.read().decode("utf-8-sig")), None
+                return parse(handle.read(), language), None
         except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-            return None, f"settings file {path} could not be read as JSON"
+            return None, f"settings file {path} could not be read as {language}"
     return None, f"settings file {path} was not found in the script's repository"
 
 

@@ -25,6 +25,7 @@ from .objects import (
     Obj,
     Options,
     Pos,
+    QName,
     SetTrainable,
     SomeLayers,
     initial_flags,
@@ -66,6 +67,8 @@ class TrainableAssignments:
             changed = self.set_elements(obj.items, obj.kind, flag, at)
         elif isinstance(obj, (Base, Model, BNLayer, Layer)):
             changed = self.set_whole(obj, flag, at)
+        elif isinstance(obj, QName):  # `layers.trainable = False` (a typo): sets an attribute of a module
+            return
         elif isinstance(obj, SomeLayers):  # layers of one object bnlint cannot tell apart
             self.note(
                 node,

@@ -1,0 +1,3 @@
+layer_num = 150
+for round in range(3):
+    fine_tune(layer_num)  # expect: BN014

@@ -1,0 +1,2 @@
+for layer in base_model.layers:
+    layer.trainable = False
