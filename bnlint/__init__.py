@@ -46,6 +46,7 @@ def fix(
     output: str | None = None,
     backup: bool = False,
     verify: bool = False,
+    trust_model_code: bool = False,
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     **context: Any,
@@ -58,7 +59,15 @@ def fix(
     from .linting import Options
 
     options = Options(select=tuple(select), ignore=tuple(ignore), context=from_options("API argument", **context))
-    wanted = FixOptions(unsafe=unsafe_fixes, renorm=renorm, write=not diff, output=output, backup=backup, verify=verify)
+    wanted = FixOptions(
+        unsafe=unsafe_fixes,
+        renorm=renorm,
+        write=not diff,
+        output=output,
+        backup=backup,
+        verify=verify,
+        trust_code=trust_model_code,
+    )
     return report(fix_paths([paths] if isinstance(paths, str) else list(paths), options, wanted))
 
 

@@ -39,6 +39,23 @@ def main() -> None:
     """Find and fix BatchNormalization pitfalls in Keras models, training scripts and notebooks."""
 
 
+LIMIT_OPTION = click.option(
+    "--limit",
+    multiple=True,
+    metavar="NAME=N",
+    help="Raise or lower a limit on what a file may make bnlint read, e.g. max-member-mib=64 "
+    "(names: max-member-mib, max-json-depth, max-layers, max-nodes, max-script-mib, max-notebook-mib).",
+)
+
+
+def _limits(values: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    from .limits import DEFAULTS, from_settings, parse_option
+
+    parsed = tuple(parse_option(value) for value in values)
+    from_settings(DEFAULTS, dict(parsed), "--limit")  # a wrong name is one usage error, not one per file
+    return parsed
+
+
 def _codes(value: str | None) -> tuple[str, ...]:
     return tuple(code.strip() for code in (value or "").split(",") if code.strip())
 
@@ -54,9 +71,21 @@ def _codes(value: str | None) -> tuple[str, ...]:
 @click.option("--steps", type=click.IntRange(min=1), help="Planned optimizer steps (overrides epochs).")
 @click.option("--min-batch-size", type=click.IntRange(min=1), help="Smallest batch BN may train on [16].")
 @click.option("--keras-version", help="Keras that scripts run on, e.g. 3 or 2.15 (default: from imports and installs).")
+@LIMIT_OPTION
 @fix_options
 def check(
-    paths, select, ignore, output_format, dataset_size, batch_size, epochs, steps, min_batch_size, keras_version, **fix
+    paths,
+    select,
+    ignore,
+    output_format,
+    dataset_size,
+    batch_size,
+    epochs,
+    steps,
+    min_batch_size,
+    keras_version,
+    limit,
+    **fix,
 ):
     """Lint saved models (.keras, .h5, SavedModel directories), scripts and notebooks."""
     from .linting import Options, exit_status, lint_paths, report
@@ -70,7 +99,7 @@ def check(
         min_batch_size=min_batch_size,
         keras_version=keras_version,
     )
-    options = Options(select=_codes(select), ignore=_codes(ignore), context=context)
+    options = Options(select=_codes(select), ignore=_codes(ignore), context=context, limits=_limits(limit))
     if fixing_requested(fix):
         sys.exit(run_fixes(paths, options, fix, output_format))
     results = lint_paths(paths, options)
@@ -119,11 +148,12 @@ def rules(code, output_format):
 @main.command()
 @click.argument("model", type=click.Path())
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
-def inspect(model, output_format):
+@LIMIT_OPTION
+def inspect(model, output_format, limit):
     """Print the BN inventory of a saved model: every BN layer, its settings and statistics."""
     from .inventory import inspect_file
 
-    report, error = inspect_file(model)
+    report, error = inspect_file(model, _limits(limit))
     if error is not None:
         click.echo(f"{model}: error: {error}", err=True)
         if output_format == "json":

@@ -22,6 +22,8 @@ def kind_of(path: str) -> str:
         raise InputError("no Keras model, script or notebook found in this directory")
     if not os.path.exists(path):
         raise InputError("no such file or directory")
+    if not os.path.isfile(path):  # a FIFO or a device would block or never end
+        raise InputError("not a regular file")
     suffix = os.path.splitext(path)[1].lower()
     if suffix in SOURCE_SUFFIXES:
         return SOURCE_SUFFIXES[suffix]

@@ -20,6 +20,11 @@ OPTIONS = (
     click.option("--backup", is_flag=True, help="With --fix in place: keep the original as PATH.bak."),
     click.option("--renorm", is_flag=True, help="Switch the BN layers that train to Batch Renormalization."),
     click.option("--verify", is_flag=True, help="Check the result with real Keras first (needs TensorFlow)."),
+    click.option(
+        "--trust-model-code",
+        is_flag=True,
+        help="Let --verify load a model that holds code (BN013: Lambda bytecode, custom objects, pickles).",
+    ),
 )
 
 
@@ -47,6 +52,7 @@ def run(paths: tuple[str, ...], options: Any, flags: dict[str, Any], output_form
         output=flags.get("output"),
         backup=bool(flags.get("backup")),
         verify=bool(flags.get("verify")),
+        trust_code=bool(flags.get("trust_model_code")),
     )
     reports = fix_paths(list(paths), options, wanted)
     if output_format == "json":

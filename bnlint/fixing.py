@@ -19,7 +19,8 @@ from .diagnostics import Edit, Fix
 from .edits import Change, Unsupported, apply_fix
 from .errors import InputError
 from .graph import generation_of
-from .linting import FileResult, Options, error_boundary, lint_file
+from .limits import in_force
+from .linting import FileResult, Options, error_boundary, limits_for, lint_file
 from .readers.keras_config import build_root
 from .semantics import bn_mode
 
@@ -37,6 +38,7 @@ class FixOptions:
     output: str | None = None  # -o: write here instead of in place
     backup: bool = False  # keep the original beside the fixed file as PATH.bak
     verify: bool = False  # check the result with real Keras before it replaces anything
+    trust_code: bool = False  # --trust-model-code: --verify may load a model that holds code (BN013)
 
 
 @dataclass
@@ -107,7 +109,7 @@ def fix_file(path: str, options: Options, fix_options: FixOptions) -> FixReport:
         report.error = report.before.error
         return report
     holder = FileResult(path=path)
-    with error_boundary(holder):
+    with error_boundary(holder), in_force(limits_for(path, options)):
         _fix(report, options, fix_options)
     report.error = report.error or holder.error
     return report
@@ -140,6 +142,13 @@ def _fix(report: FixReport, options: Options, fix_options: FixOptions) -> None:
     if fix_options.verify:
         from .verify import verify_before_commit
 
+        held = [] if fix_options.trust_code else code_it_holds(report.path, before.kind)
+        if held:
+            raise InputError(
+                f"--verify loads the model with Keras, which would run the code it holds ({held[0]}); nothing "
+                "was written. Pass --trust-model-code if you trust its source, or fix without --verify"
+            )
+
         check = verify_before_commit(report, before.kind, before.keras_version)
     try:
         model.save(output, weight_edits, backup=backup, check=check)
@@ -147,6 +156,16 @@ def _fix(report: FixReport, options: Options, fix_options: FixOptions) -> None:
         raise InputError(f"cannot write {output} ({exc.strerror or exc}); the original is untouched") from None
     report.output = output
     report.after = lint_file(output, options)
+
+
+def code_it_holds(path: str, kind: str) -> list[str]:
+    """BN013's findings, whatever rules were selected: what loading the model would run."""
+    from .context import TrainingContext
+    from .readers import read_model
+    from .rules.bn013_model_executes_code import check
+
+    with read_model(path, kind) as graph:
+        return [diagnostic.message.split(". bnlint")[0] for diagnostic in check(graph, TrainingContext())]
 
 
 def _apply(report: FixReport, model: Any, code: str, fix: Fix, weight_edits: list[Edit]) -> None:

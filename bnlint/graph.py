@@ -65,6 +65,8 @@ class CallNode:
     index: int  # position in the layer's node list, as consumers refer to it
     kwargs: dict[str, Any]
     inbound: list[str]  # names of the layers whose outputs feed this call
+    # (layer name, node index, tensor index) of each input, as the config records it
+    refs: list[tuple[str, Any, Any]] = field(default_factory=list)
 
     @property
     def training(self) -> Any:
@@ -161,6 +163,8 @@ class ModelGraph:
     training_config: dict[str, Any] | None = None
     optimizer_iterations: int | None = None
     notes: list[str] = field(default_factory=list)
+    # Members of the file whose loading could run code (pickles, duplicate names): BN013.
+    code_members: list[str] = field(default_factory=list)
     # A weights.BNWeights set by the reader: BN arrays are read lazily, only when asked for.
     weights: Any = field(default=None, repr=False)
     _bases: list[Layer] | None = field(default=None, init=False, repr=False)
@@ -230,7 +234,7 @@ class ModelGraph:
             if child.class_name != "InputLayer":
                 continue
             shape = child.config.get("batch_shape") or child.config.get("batch_input_shape")
-            if shape and isinstance(shape[0], int):
+            if isinstance(shape, list) and shape and isinstance(shape[0], int):
                 return shape[0]
         return None
 

@@ -78,11 +78,12 @@ def statistics_line(summary: dict[str, Any] | None) -> str:
     return " ".join(parts)
 
 
-def inspect_file(path: str) -> tuple[dict[str, Any] | None, str | None]:
+def inspect_file(path: str, limits: tuple[tuple[str, int], ...] = ()) -> tuple[dict[str, Any] | None, str | None]:
     """(inventory, None) or (None, the one-line reason the file cannot be inspected)."""
     from .detect import kind_of
     from .errors import InputError
-    from .linting import FileResult, error_boundary
+    from .limits import in_force
+    from .linting import FileResult, Options, error_boundary, limits_for
     from .readers import read_model
 
     result = FileResult(path=path)
@@ -91,6 +92,6 @@ def inspect_file(path: str) -> tuple[dict[str, Any] | None, str | None]:
         kind = kind_of(path)
         if kind in ("script", "notebook"):
             raise InputError("inspect reads saved models (.keras, .h5, SavedModel), not scripts")
-        with read_model(path, kind) as graph:
+        with in_force(limits_for(path, Options(limits=limits))), read_model(path, kind) as graph:
             report = inventory(graph) | {"generation": graph.generation.value}
     return report, result.error

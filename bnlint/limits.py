@@ -24,7 +24,8 @@ MIB = 1 << 20
 class Limits:
     # Any one member, attribute or metadata file read whole (config.json, model_config,
     # keras_metadata.pb): ResNet152's config is 0.5 MB, the largest keras.applications 1.5 MB.
-    max_member_mib: int = 256
+    # Parsed JSON takes ~10x its size in memory: 16 MiB keeps any file under ~250 MB.
+    max_member_mib: int = 16
     # JSON nesting: Keras configs are ~20 deep (nested models, call arguments).
     max_json_depth: int = 200
     # Layers and call nodes in one model: NASNetLarge has 1,041 layers.
@@ -32,7 +33,7 @@ class Limits:
     max_nodes: int = 1_000_000
     # Source files: scripts are read and parsed whole; notebooks carry their outputs.
     max_script_mib: int = 20
-    max_notebook_mib: int = 64
+    max_notebook_mib: int = 128
 
     @property
     def member_bytes(self) -> int:
@@ -120,3 +121,19 @@ def _depth(value: Any, limit: int) -> int:
         elif isinstance(item, list):
             stack.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
     return deepest
+
+
+class Count:
+    """Layers and call nodes of one model, counted as it is built: a config with millions of
+    them is refused before it fills memory with layer objects."""
+
+    def __init__(self, limits: Limits):
+        self.limits, self.layers, self.nodes = limits, 0, 0
+
+    def add(self, layer: Any) -> None:
+        self.layers += 1
+        self.nodes += len(layer.nodes)
+        if self.layers > self.limits.max_layers:
+            raise InputError(f"model has more than {self.limits.max_layers:,} layers (limit max-layers)")
+        if self.nodes > self.limits.max_nodes:
+            raise InputError(f"model has more than {self.limits.max_nodes:,} call nodes (limit max-nodes)")

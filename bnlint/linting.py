@@ -8,6 +8,7 @@ becomes that file's one-line error and the other inputs are still linted.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,8 @@ from .context import FROM_OPTIMIZER, TrainingContext, find_pyproject, from_optio
 from .detect import discover, kind_of
 from .diagnostics import Diagnostic, Severity
 from .errors import InputError
+from .limits import DEFAULTS as DEFAULT_LIMITS
+from .limits import Limits, from_settings, in_force
 from .rules import Rule, select
 
 SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -49,6 +52,7 @@ class Options:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     context: TrainingContext = TrainingContext()
+    limits: tuple[tuple[str, int], ...] = ()  # `--limit NAME=N`: over [tool.bnlint] and the defaults
 
 
 def lint_paths(paths: Iterable[str], options: Options) -> list[FileResult]:
@@ -59,11 +63,12 @@ def lint_file(path: str, options: Options) -> FileResult:
     result = FileResult(path=path)
     with error_boundary(result):
         result.kind = kind_of(path)
-        context, rules = _settings_for(path, options)
-        if result.kind in ("script", "notebook"):
-            _lint_script(path, result, rules, context)
-        else:
-            _lint_model(path, result, rules, context)
+        context, rules, limits = _settings_for(path, options)
+        with in_force(limits):
+            if result.kind in ("script", "notebook"):
+                _lint_script(path, result, rules, context)
+            else:
+                _lint_model(path, result, rules, context)
     result.diagnostics.sort(key=lambda d: (d.cell or 0, d.line or 0, d.layer or "", SEVERITY_ORDER[d.severity], d.code))
     return result
 
@@ -79,20 +84,31 @@ def error_boundary(result: FileResult) -> Iterator[None]:
     except (OSError, MemoryError) as exc:
         result.error = f"cannot read ({exc})"
     except Exception as exc:  # noqa: BLE001 - one bad input must never hide the others
+        if os.environ.get("BNLINT_TRACEBACK"):  # for bnlint's developers and its fuzzers
+            raise
         result.error = f"internal error while linting ({type(exc).__name__}: {exc}); please report it"
 
 
-def _settings_for(path: str, options: Options) -> tuple[TrainingContext, list[Rule]]:
+def _settings_for(path: str, options: Options) -> tuple[TrainingContext, list[Rule], Limits]:
     """Merge CLI options with [tool.bnlint] from the nearest pyproject.toml."""
     context, select_codes, ignore_codes = options.context, list(options.select), list(options.ignore)
+    limits = DEFAULT_LIMITS
     pyproject = find_pyproject(path)
     if pyproject:
         settings = load_settings(pyproject)
         select_codes = select_codes or _codes(settings.pop("select", []), pyproject)
         ignore_codes = ignore_codes or _codes(settings.pop("ignore", []), pyproject)
+        limit_keys = [key for key in settings if key.startswith("max_")]
+        limits = from_settings(limits, {key: settings.pop(key) for key in limit_keys}, pyproject)
         file_context = from_options("pyproject.toml", **settings)
         context = context.merged_under(source="pyproject.toml", **_values(file_context))
-    return context, select(select_codes, ignore_codes)
+    limits = from_settings(limits, dict(options.limits), "--limit")
+    return context, select(select_codes, ignore_codes), limits
+
+
+def limits_for(path: str, options: Options) -> Limits:
+    """The limits in force for one file (for verbs that read it again: --fix, inspect)."""
+    return _settings_for(path, options)[2]
 
 
 def _codes(value: Any, source: str) -> list[str]:

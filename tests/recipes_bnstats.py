@@ -63,6 +63,19 @@ x = layers.BatchNormalization()(x)
 model = keras.Model(inp, layers.Dense(2)(x))
 """
 
+# The same Lambda in a model that also has a fixable finding (BN008: Dense bias before BN),
+# so that --fix writes and --verify would load the model with Keras.
+MARKER_LAMBDA_FIXABLE = """
+touch = lambda t: (
+    __import__("os").environ.get("BNLINT_MARKER") and open(__import__("os").environ["BNLINT_MARKER"], "w").close(), t
+)[1]
+inp = keras.Input((4,))
+x = layers.Dense(8, name="dense_biased")(inp)
+x = layers.BatchNormalization()(x)
+x = layers.Lambda(touch, name="touch")(x)
+model = keras.Model(inp, layers.Dense(2)(x))
+"""
+
 CUSTOM_OBJECTS = """
 @keras.saving.register_keras_serializable(package="acme")
 class Scale(layers.Layer):
@@ -96,6 +109,7 @@ RECIPES: dict[str, Recipe] = {
     "i3-renorm-nan": Recipe(RENORM_NAN),
     "i3-partial-affine": Recipe(PARTIAL_AFFINE),
     "i3-marker-lambda": Recipe(MARKER_LAMBDA),
+    "i3-marker-lambda-fixable": Recipe(MARKER_LAMBDA_FIXABLE, formats=("h5",), generations=("keras2",)),
     "i3-custom-objects": Recipe(CUSTOM_OBJECTS, formats=("keras",), generations=("keras3",)),
     "i3-big": Recipe(BIG, formats=("keras", "h5"), generations=("keras3",)),
     "i3-big-savedmodel": Recipe(BIG, formats=("savedmodel",), generations=("keras2",)),

@@ -77,3 +77,38 @@ def test_custom_objects_outside_keras(models):
     assert "function 'halved_mse' from module 'builtins'" in messages[None]
     assert "compile=False" in messages[None]
     assert {d["severity"] for d in result["diagnostics"]} == {"info"}
+
+
+def _cli(marker, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "bnlint", *map(str, args)], capture_output=True, text=True, env=_env(marker), timeout=600
+    )
+
+
+def test_fix_never_runs_model_code(models, tmp_path):
+    marker = tmp_path / "marker"
+    path = models.path("i3-marker-lambda-fixable", "keras2", "h5")
+    fixed = tmp_path / "fixed.h5"
+    done = _cli(marker, "--fix", "--unsafe-fixes", "-o", fixed, path)
+    assert fixed.exists(), done.stdout + done.stderr  # BN008's fold was written
+    assert "BN013" in _cli(marker, fixed).stdout  # the Lambda is still there, still reported
+    assert not marker.exists()
+
+
+def test_verify_refuses_a_model_that_holds_code(models, tmp_path):
+    marker = tmp_path / "marker"
+    path = models.path("i3-marker-lambda-fixable", "keras2", "h5")
+    fixed = tmp_path / "fixed.h5"
+    done = _cli(marker, "--fix", "--verify", "-o", fixed, path)
+    assert done.returncode == 2
+    assert "--trust-model-code" in done.stdout + done.stderr and "Python bytecode" in done.stdout + done.stderr
+    assert not fixed.exists() and not marker.exists()
+
+
+def test_trust_model_code_lets_verify_load_it(models, tmp_path):
+    """Control: with the trust flag, --verify loads the model with tf_keras, which runs the
+    Lambda's bytecode; the refusal above is what keeps the marker from being written."""
+    marker = tmp_path / "marker"
+    path = models.path("i3-marker-lambda-fixable", "keras2", "h5")
+    _cli(marker, "--fix", "--verify", "--trust-model-code", "-o", tmp_path / "fixed.h5", path)
+    assert marker.exists()

@@ -224,13 +224,16 @@ def test_verify_from_the_command_line(models, tmp_path):
 
 
 def test_verify_refuses_what_it_cannot_check(models, tmp_path):
-    """A model Keras will not load safely (a Lambda) cannot be verified: nothing is written."""
+    """A model that holds code (a Lambda) is not loaded by --verify unless trusted, and even
+    trusted, Keras 3 refuses its bytecode in safe mode: nothing is written either way."""
     title = "Lambda preprocessing in front of a pretrained base"
     name = next(f"BN013-{i}" for i, e in enumerate(RULES["BN013"].examples) if e.title == title)
     path = copy_model(models, name, "keras3", "keras", tmp_path)
     before = digest(path)
     assert cli("--diff", path).returncode == 1  # there is something to fix
     done = cli("--fix", "--verify", path)
+    assert done.returncode == 2 and "Pass --trust-model-code if you trust its source" in done.stderr
+    done = cli("--fix", "--verify", "--trust-model-code", path)
     assert done.returncode == 2 and "cannot load or run the original model either" in done.stderr
     assert "safe_mode" in done.stderr and digest(path) == before
 

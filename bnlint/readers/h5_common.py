@@ -8,18 +8,52 @@ from typing import Any
 
 import h5py
 import numpy as np
+from h5py import h5d, h5l
 
 from ..errors import InputError
 
 
 @contextlib.contextmanager
-def open_h5(source: Any) -> Iterator[h5py.File]:
+def open_h5(source: Any, mode: str = "r") -> Iterator[h5py.File]:
     try:
-        handle = h5py.File(source, "r")
+        handle = h5py.File(source, mode)
     except (OSError, ValueError) as exc:
         raise InputError(f"not a readable HDF5 file ({_short(exc)})") from None
     with handle:
+        check_links(handle)
         yield handle
+
+
+def check_links(h5: h5py.File) -> None:
+    """Refuse a file with soft or external links: Keras writes neither, and following one
+    would read (or, when fixing, write) another file or an object the path does not name.
+    One walk over the links: ~1.5 ms for ResNet50's 600."""
+    found: list[str] = []
+
+    def visit(name: bytes, info: Any) -> int | None:
+        if info.type != h5l.TYPE_HARD:
+            found.append(name.decode(errors="replace"))
+            return 1  # stop: one is enough to refuse
+        return None
+
+    try:
+        h5.id.links.visit(visit, info=True)
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise InputError(f"HDF5 file structure cannot be walked ({_short(exc)})") from None
+    if found:
+        raise InputError(f"HDF5 file has a soft or external link at '{found[0]}': links are never followed")
+
+
+def internal(dataset: Any, where: str | None = None) -> Any:
+    """`dataset` (a Dataset or its low-level id), refused if its data lives outside the file
+    (external storage, a virtual dataset mapping other files): reading it, or writing it
+    when fixing, would touch those files."""
+    dataset_id = dataset.id if isinstance(dataset, h5py.Dataset) else dataset
+    plist = dataset_id.get_create_plist()
+    if plist.get_layout() == h5d.VIRTUAL or plist.get_external_count():
+        where = where or getattr(dataset, "name", "a dataset")
+        raise InputError(f"{where} keeps its data outside the file (external or virtual dataset): not read")
+    return dataset
 
 
 def _short(exc: Exception) -> str:

@@ -11,15 +11,21 @@ import re
 from typing import Any
 
 from ..errors import InputError
-from ..graph import CallNode, Layer, path_segment
+from ..graph import CONTAINER_CLASSES, CallNode, Layer, path_segment
+from ..limits import Count, current
+from .validate import validate
 
 WRAPPER_KEYS = ("layer", "forward_layer", "backward_layer")
 
 
 def build_root(model_config: Any) -> Layer:
-    if not isinstance(model_config, dict) or "class_name" not in model_config:
+    """The model graph of a config, checked as it is built (see validate.py): a malformed
+    config is refused with the one thing that is wrong, never linted half-built."""
+    if not isinstance(model_config, dict) or not isinstance(model_config.get("class_name"), str):
         raise InputError("model config is not a Keras layer config (no class_name)")
-    return _build(model_config, parent=None, wiring=None)
+    root = _build(model_config, parent=None, wiring=None, count=Count(current()))
+    validate(root)
+    return root
 
 
 @functools.lru_cache(maxsize=1024)  # a few distinct class names, hundreds of layers
@@ -31,7 +37,7 @@ def keras_snake(name: str) -> str:
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-def _build(entry: dict[str, Any], parent: Layer | None, wiring: str | None) -> Layer:
+def _build(entry: dict[str, Any], parent: Layer | None, wiring: str | None, count: Count) -> Layer:
     class_name = str(entry.get("class_name", "?"))
     config = entry.get("config")
     if isinstance(config, list):  # Keras < 2.2.3 stored a Sequential's layers as a bare list
@@ -43,29 +49,38 @@ def _build(entry: dict[str, Any], parent: Layer | None, wiring: str | None) -> L
         name=name,
         class_name=class_name,
         config=config,
-        module=entry.get("module"),
-        registered_name=entry.get("registered_name"),
+        module=_text(entry.get("module")),
+        registered_name=_text(entry.get("registered_name")),
         parent=parent,
         wiring=wiring,
         raw=entry,
     )
     layer.path = f"{parent.path}/{path_segment(name)}" if parent else path_segment(name)
     layer.nodes = parse_nodes(entry.get("inbound_nodes"))
+    count.add(layer)
 
     sublayers = config.get("layers")
+    if layer.class_name in CONTAINER_CLASSES and "layers" in config and not isinstance(sublayers, list):
+        raise InputError(f"model '{layer.path}': its layers are {type(sublayers).__name__}, not a list of layers")
     if isinstance(sublayers, list):
-        entries = [e for e in sublayers if isinstance(e, dict)]
-        functional = any("inbound_nodes" in e for e in entries)
+        for position, sub in enumerate(sublayers):
+            if not isinstance(sub, dict) or not isinstance(sub.get("class_name"), str):
+                raise InputError(f"model '{layer.path}': layer #{position + 1} is not a layer config (no class_name)")
+        functional = any("inbound_nodes" in e for e in sublayers)
         child_wiring = "functional" if functional else "sequential"
-        layer.children = [_build(e, layer, child_wiring) for e in entries]
+        layer.children = [_build(e, layer, child_wiring, count) for e in sublayers]
         if not functional:
             _chain_sequential(layer.children)
     else:
         for key in WRAPPER_KEYS:
             inner = config.get(key)
             if isinstance(inner, dict) and "class_name" in inner:
-                layer.children.append(_build(inner, layer, "wrapper"))
+                layer.children.append(_build(inner, layer, "wrapper", count))
     return layer
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _chain_sequential(children: list[Layer]) -> None:
@@ -91,35 +106,43 @@ def parse_nodes(inbound_nodes: Any) -> list[CallNode]:
     for index, node in enumerate(inbound_nodes):
         if isinstance(node, dict):
             kwargs = node.get("kwargs") if isinstance(node.get("kwargs"), dict) else {}
-            inbound = _history_names(node.get("args")) + _history_names(kwargs)
-            nodes.append(CallNode(index, _plain_kwargs(kwargs), inbound))
+            refs = _history(node.get("args")) + _history(kwargs)
+            nodes.append(CallNode(index, _plain_kwargs(kwargs), [ref[0] for ref in refs], refs))
         elif isinstance(node, list):
             kwargs: dict[str, Any] = {}
-            inbound = []
+            refs = []
             for item in node:
                 if isinstance(item, list) and item and isinstance(item[0], str):
-                    inbound.append(item[0])
+                    refs.append(_ref(item))
                     if len(item) > 3 and isinstance(item[3], dict):
                         kwargs.update(item[3])
-            nodes.append(CallNode(index, kwargs, inbound))
+            nodes.append(CallNode(index, kwargs, [ref[0] for ref in refs], refs))
     return nodes
 
 
-def _history_names(value: Any) -> list[str]:
-    """Names of the layers referenced by Keras 3 `__keras_tensor__` entries, in order."""
-    found: list[str] = []
+def _ref(history: list[Any]) -> tuple[str, Any, Any]:
+    """[layer name, node index, tensor index] as a config records an input (Keras 1 may
+    leave the indices out)."""
+    padded = [*history[:3], 0, 0]
+    return str(history[0]), padded[1], padded[2]
+
+
+def _history(value: Any) -> list[tuple[str, Any, Any]]:
+    """The layers (with node and tensor index) referenced by Keras 3 `__keras_tensor__`
+    entries, in order."""
+    found: list[tuple[str, Any, Any]] = []
     _collect_history(value, found)
     return found
 
 
-def _collect_history(value: Any, found: list[str]) -> None:
+def _collect_history(value: Any, found: list[tuple[str, Any, Any]]) -> None:
     # One list for the whole walk: call arguments nest deeply, and every layer has some.
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
             config = value.get("config")
             history = config.get("keras_history") if isinstance(config, dict) else None
             if isinstance(history, list) and history:
-                found.append(str(history[0]))
+                found.append(_ref(history))
                 return
         items = value.values()
     elif isinstance(value, list):
@@ -133,4 +156,4 @@ def _collect_history(value: Any, found: list[str]) -> None:
 
 def _plain_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Drop tensor-valued kwargs: only literal settings such as `training` matter here."""
-    return {k: v for k, v in kwargs.items() if not _history_names(v)}
+    return {k: v for k, v in kwargs.items() if not _history(v)}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zipfile
 from typing import Any, BinaryIO
 
 from ..errors import InputError
 from ..graph import ModelGraph, generation_of
-from ..limits import load_json, read_capped
+from ..limits import current, load_json, read_capped
 from ..weights import BNWeights, Unavailable
 from .keras_config import build_root
 from .weights_h5 import KerasArchiveWeights
@@ -19,22 +20,32 @@ METADATA = "metadata.json"
 WEIGHTS = "model.weights.h5"
 
 
+# A .keras archive holds config.json, metadata.json, model.weights.h5 and a few assets: the
+# central directory of a zip with millions of entries would fill memory before it is read.
+MAX_MEMBERS = 10_000
+
+
 def read(path: str) -> ModelGraph:
+    _check_member_count(path)
     try:
         archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
         raise InputError(f"not a valid zip archive ({exc})") from None
     with archive:
-        names = set(archive.namelist())
+        infos = archive.infolist()
+        names = {info.filename for info in infos}
         if CONFIG not in names:
             raise InputError("zip archive has no config.json: not a Keras model file")
         config = _json_member(archive, CONFIG)
         metadata = _json_member(archive, METADATA) if METADATA in names else {}
         keras_version = metadata.get("keras_version") if isinstance(metadata, dict) else None
+        code = inspect_members(archive, infos)
     root = build_root(config)
-    if WEIGHTS in names:
+    if WEIGHTS in names and _readable_weights(archive.getinfo(WEIGHTS)):
         weights = KerasArchiveWeights(path, root, WEIGHTS)
         iterations = weights.optimizer_iterations()  # opens the member once, for the BN reads too
+    elif WEIGHTS in names:
+        weights, iterations = Unavailable(f"{WEIGHTS} is compressed and larger than the limit max-member-mib"), None
     else:
         weights, iterations = Unavailable(f"the archive has no {WEIGHTS}"), None
     return ModelGraph(
@@ -46,7 +57,91 @@ def read(path: str) -> ModelGraph:
         training_config=config.get("compile_config") if isinstance(config, dict) else None,
         optimizer_iterations=iterations,
         weights=BNWeights(weights),
+        code_members=code,
     )
+
+
+def _readable_weights(info: zipfile.ZipInfo) -> bool:
+    """Keras stores members uncompressed, read in place; a compressed one is decompressed as
+    h5py seeks, and is read only if its declared size (where zipfile stops) is in the limit."""
+    return info.compress_type == zipfile.ZIP_STORED or info.file_size <= current().member_bytes
+
+
+def _check_member_count(path: str) -> None:
+    """The number of entries the end-of-central-directory record declares (zip64 too),
+    checked before zipfile reads the directory into memory."""
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - (1 << 16) - 22))
+        tail = handle.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) < at + 22:
+            return  # not a zip: zipfile says so
+        count = struct.unpack("<H", tail[at + 10 : at + 12])[0]
+        locator = tail.rfind(b"PK\x06\x07", 0, at)
+        if count == 0xFFFF and locator >= 0 and len(tail) >= locator + 20:
+            offset = struct.unpack("<Q", tail[locator + 8 : locator + 16])[0]
+            handle.seek(offset)
+            record = handle.read(40)
+            if len(record) == 40 and record[:4] == b"PK\x06\x06":
+                count = struct.unpack("<Q", record[32:40])[0]
+    if count > MAX_MEMBERS:
+        raise InputError(f"zip archive declares {count:,} members; a Keras model file has a few")
+
+
+def inspect_members(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> list[str]:
+    """Members whose loading could run code or write outside the archive. Nothing is
+    extracted: names are only looked at, and .npy/.npz headers read."""
+    code: list[str] = []
+    seen: set[str] = set()
+    for info in infos:
+        name = info.filename
+        if name in seen:
+            code.append(
+                f"two archive members are named '{name}': tools that read the first and those that read "
+                "the last see different files"
+            )
+        seen.add(name)
+        if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or ":" in name.split("/")[0]:
+            code.append(
+                f"archive member '{name}' names a path outside the archive: a tool that extracts it "
+                "without sanitising names writes a file there (which can run code later)"
+            )
+        lower = name.lower()
+        if lower.endswith((".pkl", ".pickle", ".joblib", ".dill")):
+            code.append(f"archive member '{name}' is a pickle: unpickling it runs code")
+        elif lower.endswith((".npy", ".npz")) and _numpy_objects(archive, info):
+            code.append(
+                f"archive member '{name}' holds object arrays, which numpy unpickles (allow_pickle=True): "
+                "loading them runs code"
+            )
+    return code
+
+
+def _numpy_objects(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether a .npy member, or any array of a .npz member, has an object dtype (pickles)."""
+    try:
+        with archive.open(info) as stream:
+            if info.filename.lower().endswith(".npy"):
+                return _npy_object(stream.read(4096))
+            data = read_capped(stream, info.filename)
+        with zipfile.ZipFile(io.BytesIO(data)) as inner:
+            return any(
+                _npy_object(inner.open(member).read(4096))
+                for member in inner.infolist()[:MAX_MEMBERS]
+                if member.filename.endswith(".npy")
+            )
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
+        return False  # not a readable numpy file: numpy would refuse it too
+
+
+def _npy_object(header: bytes) -> bool:
+    """The .npy header's dtype is object ('|O', or a structured dtype with an 'O' field)."""
+    if not header.startswith(b"\x93NUMPY"):
+        return False
+    text = header[10:].split(b"\n", 1)[0]
+    return b"'O'" in text or b"|O" in text or b"'|O" in text
 
 
 def _json_member(archive: zipfile.ZipFile, name: str) -> Any:

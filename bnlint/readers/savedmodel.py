@@ -11,6 +11,7 @@ from ..graph import Layer, ModelGraph, generation_of
 from ..limits import check_depth, read_capped
 from ..weights import BNWeights
 from . import protowire
+from .files import open_inside
 from .keras_config import build_root
 from .weights_savedmodel import SavedModelWeights
 
@@ -34,7 +35,7 @@ def read(path: str) -> ModelGraph:
                 "only traced graphs are stored, no Keras architecture to lint"
             )
         raise InputError("SavedModel without keras_metadata.pb (TF < 2.5 or not Keras): not supported")
-    with open(metadata_path, "rb") as handle:
+    with open_inside(path, metadata_path) as handle:
         nodes = parse_metadata(read_capped(handle, METADATA))
     root_meta = nodes.get("root")
     if root_meta is None:

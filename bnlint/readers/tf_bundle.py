@@ -14,7 +14,9 @@ from typing import BinaryIO
 import numpy as np
 
 from ..errors import InputError
+from ..limits import current, read_capped
 from . import protowire
+from .files import open_inside
 
 TABLE_MAGIC = 0xDB4775248B80FB57
 FOOTER_SIZE = 48
@@ -37,11 +39,11 @@ class Bundle:
     """The entries of one checkpoint; tensors are read on demand and shard files
     stay open until close()."""
 
-    def __init__(self, prefix: str):
-        self._prefix = prefix
+    def __init__(self, prefix: str, root: str):
+        self._prefix, self._root = prefix, root
         self._shards: dict[int, BinaryIO] = {}
-        with open(f"{prefix}.index", "rb") as handle:
-            table = handle.read()
+        with open_inside(root, f"{prefix}.index") as handle:
+            table = read_capped(handle, "variables.index")
         raw = _read_table(table)
         header = dict(_varints(raw.pop(b"", b"")))
         self._num_shards = header.get(1, 1)
@@ -70,7 +72,9 @@ class Bundle:
             name = f"{self._prefix}.data-{entry.shard:05d}-of-{self._num_shards:05d}"
             if not os.path.exists(name):
                 raise InputError(f"checkpoint shard {os.path.basename(name)} is missing")
-            shard = self._shards[entry.shard] = open(name, "rb")
+            shard = self._shards[entry.shard] = open_inside(self._root, name)
+        if entry.size > current().member_bytes:
+            raise ValueError(f"a tensor of {entry.size:,} bytes is beyond the limit max-member-mib")
         shard.seek(entry.offset)
         data = shard.read(entry.size)
         if len(data) != entry.size:

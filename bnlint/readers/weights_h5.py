@@ -22,7 +22,7 @@ from h5py import h5a, h5d, h5g, h5o, h5s, h5t
 from ..errors import InputError
 from ..graph import Layer, weight_owner
 from ..weights import StoredArray, WeightError, WeightSource, variable_names
-from .h5_common import chunked_attr, open_h5, optimizer_iterations_v3, text_attr
+from .h5_common import chunked_attr, internal, open_h5, optimizer_iterations_v3, text_attr
 from .keras_config import WRAPPER_KEYS, keras_snake
 
 OPS_MODULE = "keras.src.ops"  # symbolic ops (x + 3) listed among layers, but without weights
@@ -57,7 +57,8 @@ def _stored(parent: Any, name: str, where: str, raw: BinaryIO) -> StoredArray:
             raw.seek(offset)
             if raw.readinto(out) != out.nbytes:
                 raise WeightError(f"{where} is truncated")
-        else:
+        else:  # (a contiguous dataset inside the file has an offset: only these can point out of it)
+            internal(dataset, where)
             dataset.read(h5s.ALL, h5s.ALL, out)
         return out
 

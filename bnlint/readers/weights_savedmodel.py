@@ -23,6 +23,7 @@ OBJECT_GRAPH = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 class SavedModelWeights(WeightSource):
     def __init__(self, directory: str, node_paths: dict[int, str]):
+        self._directory = directory
         self._prefix = os.path.join(directory, "variables", "variables")
         self._node_paths = node_paths  # id(layer) -> keras_metadata node path
         self._bundle: Bundle | None = None
@@ -32,7 +33,7 @@ class SavedModelWeights(WeightSource):
         if self._bundle is None:
             if not os.path.exists(f"{self._prefix}.index"):
                 raise InputError("the SavedModel has no variables/variables.index")
-            self._bundle = Bundle(self._prefix)
+            self._bundle = Bundle(self._prefix, self._directory)
         if self._nodes is None:
             if OBJECT_GRAPH not in self._bundle.entries:
                 raise InputError("the checkpoint has no object graph (not written by TF 2)")
@@ -63,7 +64,7 @@ class SavedModelWeights(WeightSource):
         """The optimizer's step count, as the checkpoint stores it (Keras 2.11+ optimizers
         name it `_iterations`, the older ones `iter`); None when there is none."""
         try:
-            bundle = self._bundle or Bundle(self._prefix)
+            bundle = self._bundle or Bundle(self._prefix, self._directory)
             self._bundle = bundle
         except (InputError, OSError):
             return None

@@ -73,6 +73,8 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
                 "its source.",
                 layer=layer.path,
             )
+    for member in graph.code_members:
+        yield RULE.diagnostic(f"{member}. bnlint loaded none of it; load the model only if you trust its source.")
     found = list(dict.fromkeys(findings(graph.training_config or {})))
     if found:
         yield RULE.diagnostic(
@@ -89,8 +91,9 @@ RULE = Rule(
     what=(
         "Finds what makes loading a model execute code: Lambda layers with marshalled "
         "Python bytecode, functions and classes referenced from modules outside Keras "
-        "(custom activations, layers, losses, `registered_name`s of custom objects), and "
-        "TFSMLayer, which loads another SavedModel's graph."
+        "(custom activations, layers, losses, `registered_name`s of custom objects), "
+        "TFSMLayer, which loads another SavedModel's graph, and `.keras` archive members that "
+        "are pickles or numpy object arrays (unpickled on load) or that share a name."
     ),
     why=(
         "`keras.models.load_model` deserializes Lambda bytecode and imports the modules a "

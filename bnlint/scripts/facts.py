@@ -400,13 +400,19 @@ class Interpreter(KerasCalls, TrainableAssignments):
             return None
         return self.read_local(node, path, module)
 
-    def read_local(self, node: ast.AST, path: str, module: str, fragment: bool = False) -> ModuleNS | None:
-        """Interpret a file of the script's repository once, in a namespace of its own."""
+    def read_local(
+        self, node: ast.AST, path: str, module: str, fragment: bool = False, speculative: bool = False
+    ) -> ModuleNS | None:
+        """Interpret a file of the script's repository once, in a namespace of its own
+        (`speculative`: an earlier cell read in case it changes something; silent if unreadable)."""
         if path in self.modules:
             return self.modules[path]
         self.modules[path] = None  # an import cycle stops here
         read = read_module(path)
         if read is None:
+            if speculative:
+                del self.modules[path]  # a name taken from it later says it could not be read
+                return None
             what = f"{module}, a file of this folder," if fragment else f"local module {module}"
             self.note(node, f"{what} could not be read; what it builds is not followed")
             return None
@@ -432,7 +438,7 @@ class Interpreter(KerasCalls, TrainableAssignments):
             # earlier one built (`for layer in base_model.layers: layer.trainable = False`).
             self.series_run = True
             for earlier in earlier_files(script):
-                self.read_local(node, earlier, os.path.basename(earlier), fragment=True)
+                self.read_local(node, earlier, os.path.basename(earlier), fragment=True, speculative=True)
         module = self.read_local(node, path, os.path.basename(path), fragment=True) if path is not None else None
         if module is None or node.id not in module.names:
             return UNKNOWN

@@ -57,7 +57,9 @@ def read_notebook(path: str) -> Source:
     if len(data) > limit:
         raise InputError(f"notebook is larger than {limit // MIB} MiB with its outputs (limit max-notebook-mib)")
     try:
-        document = json.loads(data.decode("utf-8-sig"))
+        text = data.decode("utf-8-sig")
+        del data  # the text and the parsed document are enough: a 100 MB notebook stays ~250 MB
+        document = json.loads(text, object_hook=_without_outputs)
     except RecursionError:
         raise InputError("not a Jupyter notebook (JSON nested too deeply to read)") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -68,6 +70,12 @@ def read_notebook(path: str) -> Source:
             raise InputError("nbformat 3 notebook: convert it with `jupyter nbconvert --to notebook`")
         raise InputError("not a Jupyter notebook (no 'cells' list)")
     return join_cells(cells)
+
+
+def _without_outputs(value: dict) -> dict:
+    """Outputs (images, logs: most of a big notebook) are dropped as they are parsed, so
+    only one is in memory at a time; bnlint reads code cells only."""
+    return {} if "output_type" in value else value
 
 
 def join_cells(cells: list) -> Source:

@@ -46,8 +46,10 @@ def parse(source: Source, path: str) -> ast.Module:
         cell, line = source.locate(exc.lineno or 0)
         where = f"cell {cell}, line {line}" if cell is not None else f"line {line}"
         raise InputError(f"syntax error at {where}: {exc.msg}") from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise InputError(f"cannot parse as Python ({exc})") from None
+    except (RecursionError, MemoryError):
+        raise InputError("cannot parse as Python (nested too deeply)") from None
+    except ValueError as exc:
+        raise InputError(f"cannot parse as Python ({exc or 'invalid source'})") from None
 
 
 MAX_SKIPPED_STATEMENTS = 20

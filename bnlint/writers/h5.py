@@ -14,7 +14,7 @@ from ..diagnostics import Edit
 from ..edits import Document, Rules, Unsupported
 from ..errors import InputError
 from ..graph import Generation, Layer, generation_of
-from ..readers.h5_common import chunked_attr, open_h5, text_attr
+from ..readers.h5_common import chunked_attr, internal, open_h5, text_attr
 from ..readers.keras_config import build_root
 from . import legacy_order
 from .copying import copy_file
@@ -38,7 +38,7 @@ class H5File(ModelFile):
     def write(self, temp: str, weight_edits: list[Edit]) -> None:
         copy_file(self.path, temp)
         before, after = self.before, build_root(self.documents[0].entry)
-        with h5py.File(temp, "r+") as h5:
+        with open_h5(temp, "r+") as h5:
             _set_string(h5.attrs, "model_config", json.dumps(self.documents[0].entry))
             weights = h5["model_weights"] if isinstance(h5.get("model_weights"), h5py.Group) else h5
             trusted = _predictable_groups(weights, before, self.rules.keras3)
@@ -152,10 +152,10 @@ class LegacyStore(VariableStore):
         return found[0]
 
     def read(self, layer: Layer, var: str) -> np.ndarray:
-        return self._group(layer)[self._name(layer, var)][()]
+        return internal(self._group(layer)[self._name(layer, var)])[()]
 
     def write(self, layer: Layer, var: str, value: np.ndarray) -> None:
-        self._group(layer)[self._name(layer, var)][...] = value
+        internal(self._group(layer)[self._name(layer, var)])[...] = value
 
     def add(self, layer: Layer, var: str, value: np.ndarray) -> None:
         """A dataset named like its siblings (`bn1/moving_variance:0` -> `bn1/<var>:0`), listed

@@ -17,6 +17,7 @@ from ..diagnostics import Edit
 from ..edits import Document, Rules, Unsupported
 from ..errors import InputError
 from ..graph import Generation, Layer, generation_of
+from ..readers.h5_common import internal, open_h5
 from ..readers.keras_config import build_root
 from ..readers.keras_zip import CONFIG, METADATA, WEIGHTS, open_member
 from ..readers.weights_h5 import vars_groups
@@ -71,7 +72,7 @@ class KerasZipFile(ModelFile):
             with zipfile.ZipFile(self.path) as archive, open_member(self.path, archive, WEIGHTS) as member:
                 with open(scratch, "wb") as out:
                     shutil.copyfileobj(member, out, 1 << 20)
-            with h5py.File(scratch, "r+") as h5:
+            with open_h5(scratch, "r+") as h5:
                 KerasV3Store(h5, before, after).apply(weight_edits)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -102,10 +103,10 @@ class KerasV3Store(VariableStore):
         return str(names.index(var))
 
     def read(self, layer: Layer, var: str) -> np.ndarray:
-        return self._vars(layer)[self._index(layer, var)][()]
+        return internal(self._vars(layer)[self._index(layer, var)])[()]
 
     def write(self, layer: Layer, var: str, value: np.ndarray) -> None:
-        self._vars(layer)[self._index(layer, var)][...] = value
+        internal(self._vars(layer)[self._index(layer, var)])[...] = value
 
     def add(self, layer: Layer, var: str, value: np.ndarray) -> None:
         group = self._vars(layer)

@@ -20,7 +20,9 @@ from typing import Any
 from ..diagnostics import Edit
 from ..edits import Document, Rules, Unsupported
 from ..errors import InputError
+from ..limits import read_capped
 from ..readers import protowire
+from ..readers.files import open_inside
 from ..readers.keras_config import build_root
 from ..readers.savedmodel import LAYER_IDENTIFIERS, METADATA, node_layers
 from .copying import copy_file
@@ -42,8 +44,8 @@ class SavedModelDir(ModelFile):
 
     def __init__(self, path: str):
         super().__init__(path)
-        with open(os.path.join(path, METADATA), "rb") as handle:
-            self.top = _parse(handle.read())
+        with open_inside(path, os.path.join(path, METADATA)) as handle:
+            self.top = _parse(read_capped(handle, METADATA))
         nodes = {n.path: n for n in self.top if isinstance(n, _Node) and n.meta is not None}
         root = nodes.get("root")
         if root is None or not isinstance(root.meta.get("model_config"), dict):
@@ -69,8 +71,10 @@ class SavedModelDir(ModelFile):
     def write(self, temp: str, weight_edits: list[Edit]) -> None:
         for name in os.listdir(self.path):
             source, target = os.path.join(self.path, name), os.path.join(temp, name)
-            if os.path.isdir(source):
-                shutil.copytree(source, target, copy_function=_copy_with_stat)
+            if os.path.islink(source):  # copied as a link, never read through (it may point anywhere)
+                os.symlink(os.readlink(source), target)
+            elif os.path.isdir(source):
+                shutil.copytree(source, target, symlinks=True, copy_function=_copy_with_stat)
             elif name != METADATA:
                 _copy_with_stat(source, target)
         with open(os.path.join(temp, METADATA), "wb") as out:
