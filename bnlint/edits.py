@@ -190,7 +190,7 @@ def _input_entry(root: Layer, keras3: bool) -> dict[str, Any] | None:
         first.config.get("batch_input_shape")
         or first.config.get("batch_shape")
         or root.config.get("build_input_shape")
-        or (root.raw.get("build_config") or {}).get("input_shape")
+        or root.built_input_shape
     )
     if not isinstance(shape, list):
         return None

@@ -102,6 +102,12 @@ class Layer:
         return not inner or any(child.trainable for child in inner)
 
     @property
+    def built_input_shape(self) -> Any:
+        """The input shape Keras 3 recorded when it built the layer (`build_config`), or None."""
+        build = self.raw.get("build_config")
+        return build.get("input_shape") if isinstance(build, dict) else None
+
+    @property
     def is_bn(self) -> bool:
         return self.class_name in BN_CLASSES
 

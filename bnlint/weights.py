@@ -131,8 +131,7 @@ def validated(layer: Layer, stored: dict[str, StoredArray]) -> dict[str, np.ndar
 
 def _channels(layer: Layer) -> int | None:
     """The channel count the config implies (build_config input shape at a single axis)."""
-    build = layer.raw.get("build_config")
-    shape = build.get("input_shape") if isinstance(build, dict) else None
+    shape = layer.built_input_shape
     axis = layer.config.get("axis", -1)
     if isinstance(axis, list) and len(axis) == 1:
         axis = axis[0]

@@ -101,7 +101,7 @@ def spatial_rank(layer: Layer) -> int | None:
 
 def input_rank(layer: Layer) -> int | None:
     """The rank of a layer's input, when the saved config records its shape (build_config)."""
-    shape = (layer.raw.get("build_config") or {}).get("input_shape")
+    shape = layer.built_input_shape
     return len(shape) if isinstance(shape, list) and all(not isinstance(d, list) for d in shape) else None
 
 
