@@ -82,6 +82,7 @@ def inspect_file(path: str, limits: tuple[tuple[str, int], ...] = ()) -> tuple[d
     """(inventory, None) or (None, the one-line reason the file cannot be inspected)."""
     from .detect import kind_of
     from .errors import InputError
+    from .isolation import run_isolated
     from .limits import in_force
     from .linting import FileResult, Options, error_boundary, limits_for
     from .readers import read_model
@@ -92,6 +93,11 @@ def inspect_file(path: str, limits: tuple[tuple[str, int], ...] = ()) -> tuple[d
         kind = kind_of(path)
         if kind in ("script", "notebook"):
             raise InputError("inspect reads saved models (.keras, .h5, SavedModel), not scripts")
-        with in_force(limits_for(path, Options(limits=limits))), read_model(path, kind) as graph:
-            report = inventory(graph) | {"generation": graph.generation.value}
+        limits_now = limits_for(path, Options(limits=limits))
+
+        def work() -> dict[str, Any]:
+            with in_force(limits_now), read_model(path, kind) as graph:
+                return inventory(graph) | {"generation": graph.generation.value}
+
+        report = run_isolated(work, limits_now.max_seconds)
     return report, result.error

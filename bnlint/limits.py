@@ -34,6 +34,9 @@ class Limits:
     # Source files: scripts are read and parsed whole; notebooks carry their outputs.
     max_script_mib: int = 20
     max_notebook_mib: int = 128
+    # Reading and linting one model file (ResNet152: 0.5 s); past it the reading process is
+    # killed (see isolation.py): a corrupt HDF5 file can make the HDF5 library loop.
+    max_seconds: int = 120
 
     @property
     def member_bytes(self) -> int:

@@ -68,7 +68,7 @@ def lint_file(path: str, options: Options) -> FileResult:
             if result.kind in ("script", "notebook"):
                 _lint_script(path, result, rules, context)
             else:
-                _lint_model(path, result, rules, context)
+                _lint_model_isolated(path, result, rules, context, limits.max_seconds)
     result.diagnostics.sort(key=lambda d: (d.cell or 0, d.line or 0, d.layer or "", SEVERITY_ORDER[d.severity], d.code))
     return result
 
@@ -124,6 +124,24 @@ def _values(context: TrainingContext) -> dict[str, Any]:
     return {name: getattr(context, name) for name in names} | (
         {"min_batch_size": context.min_batch_size} if "min_batch_size" in context.sources else {}
     )
+
+
+def _lint_model_isolated(
+    path: str, result: FileResult, rules: list[Rule], context: TrainingContext, seconds: int
+) -> None:
+    """_lint_model in a child process with a deadline (see isolation.py)."""
+    from .isolation import run_isolated
+    from .readers import load_reader
+
+    load_reader(result.kind)
+
+    def work() -> FileResult:
+        _lint_model(path, result, rules, context)
+        return result
+
+    done = run_isolated(work, seconds)
+    result.keras_version, result.context = done.keras_version, done.context
+    result.diagnostics, result.notes = done.diagnostics, done.notes
 
 
 def _lint_model(path: str, result: FileResult, rules: list[Rule], context: TrainingContext) -> None:

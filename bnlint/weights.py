@@ -92,7 +92,7 @@ class BNWeights:
             self._unreadable = str(exc)
         except WeightError as exc:
             self._problems.setdefault(str(exc), []).append(layer.path)
-        except (OSError, ValueError, KeyError, TypeError) as exc:  # h5py and numpy on a corrupt file
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:  # h5py and numpy on a corrupt file
             self._problems.setdefault(f"unreadable ({type(exc).__name__}: {exc})", []).append(layer.path)
         return None
 

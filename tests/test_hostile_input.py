@@ -366,6 +366,35 @@ def test_hostile_input(tmp_path, models, case):
     assert after["error"] is None and [d["code"] for d in after["diagnostics"]] == ["BN001"]
 
 
+def _zeroed_heap_object(path: Path) -> None:
+    """Zero the header of the second object in the file's first global heap collection: the
+    HDF5 library's parser then never advances (H5HG deserialize, idx 0 and size 0)."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    at = data.find(b"GCOL")
+    second = at + 16 + 16 + (struct.unpack("<Q", data[at + 24 : at + 32])[0] + 7) // 8 * 8
+    data[second : second + 16] = bytes(16)
+    path.write_bytes(bytes(data))
+
+
+def test_a_file_that_makes_hdf5_loop_is_stopped(tmp_path, models):
+    bad = tmp_path / "loops.h5"
+    shutil.copy(models.path("BN001-0", "keras2", "h5"), bad)
+    _zeroed_heap_object(bad)
+    good = models.path(*GOOD)
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "bnlint", "--limit", "max-seconds=2", str(bad), str(good)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert time.monotonic() - started < 30
+    assert done.returncode == 2 and f"{bad}: error: reading the file took longer than 2 s" in done.stderr
+    assert "BN001" in done.stdout  # the next file is still linted
+
+
 def test_symlink_loop_in_a_savedmodel_ends(tmp_path, models):
     bad = savedmodel_case(_symlink_loop)(tmp_path, models)
     [result] = bnlint.lint(str(bad), select=["BN001"])["files"]

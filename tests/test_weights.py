@@ -175,6 +175,7 @@ def _datasets_read(monkeypatch) -> list[str]:
     """Record every HDF5 dataset and checkpoint tensor bnlint reads: through h5py's
     high-level API, the HDF5 weight reader's own (low-level) reads, and the TF bundle."""
     read: list[str] = []
+    monkeypatch.setattr("bnlint.isolation.FORK", False)  # read in this process, where the spies are
     original_getitem = h5py.Dataset.__getitem__
     original_stored = weights_h5._stored
     original_read = Bundle.read

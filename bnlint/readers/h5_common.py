@@ -11,6 +11,7 @@ import numpy as np
 from h5py import h5d, h5l
 
 from ..errors import InputError
+from ..limits import current
 
 
 @contextlib.contextmanager
@@ -21,7 +22,10 @@ def open_h5(source: Any, mode: str = "r") -> Iterator[h5py.File]:
         raise InputError(f"not a readable HDF5 file ({_short(exc)})") from None
     with handle:
         check_links(handle)
-        yield handle
+        try:
+            yield handle
+        except (RuntimeError, OSError) as exc:  # how h5py reports a corrupt object, read lazily
+            raise InputError(f"corrupt HDF5 file ({_short(exc)})") from None
 
 
 def check_links(h5: h5py.File) -> None:
@@ -60,10 +64,20 @@ def _short(exc: Exception) -> str:
     return str(exc).split("(")[0].strip().rstrip(".") or type(exc).__name__
 
 
+def check_attr_size(attrs: Any, name: str) -> None:
+    """Refuse an attribute whose declared shape and type are larger than the limit before it
+    is read: a corrupt header can declare billions of elements."""
+    attr = attrs.get_id(name) if isinstance(attrs, h5py.AttributeManager) else attrs.open(name)
+    size = int(np.prod(attr.shape, dtype=np.float64)) * attr.dtype.itemsize if attr.shape else attr.dtype.itemsize
+    if size > current().member_bytes:
+        raise InputError(f"HDF5 attribute '{name}' declares {size:,} bytes (limit max-member-mib)")
+
+
 def text_attr(attrs: Any, name: str) -> str | None:
     """An attribute as `str`: h5py 3 returns str, files written by older h5py give bytes."""
     if name not in attrs:
         return None
+    check_attr_size(attrs, name)
     value = attrs[name]
     if isinstance(value, np.ndarray) and value.shape == ():
         value = value.item()
@@ -75,10 +89,12 @@ def text_attr(attrs: Any, name: str) -> str | None:
 def chunked_attr(attrs: Any, name: str) -> list[str] | None:
     """A list attribute that large files split into `name0`, `name1`, ... chunks."""
     if name in attrs:
+        check_attr_size(attrs, name)
         parts = [attrs[name]]
     else:
         parts, index = [], 0
         while f"{name}{index}" in attrs:
+            check_attr_size(attrs, f"{name}{index}")
             parts.append(attrs[f"{name}{index}"])
             index += 1
         if not parts:

@@ -84,6 +84,9 @@ class _Attributes:
     def __contains__(self, name: str) -> bool:
         return h5a.exists(self._id, name.encode())
 
+    def open(self, name: str) -> Any:
+        return h5a.open(self._id, name.encode())
+
     def __getitem__(self, name: str) -> np.ndarray:
         attr = h5a.open(self._id, name.encode())
         out = np.empty(attr.shape, dtype=attr.dtype)
