@@ -157,3 +157,18 @@ def test_a_loop_of_missing_settings_files_is_a_few_notes_and_a_count(tmp_path):
     assert len(result["notes"]) == 4
     assert "runs/a1/config.json was not found" in result["notes"][0]
     assert result["notes"][-1].endswith("and 47 more notes like these from this line")
+
+
+def test_a_script_layer_with_settings_bnlint_cannot_work_out_is_not_a_malformed_model(tmp_path):
+    """The structure rules build a model config from the script; an axis computed by code
+    bnlint does not follow is unknown there, not an invalid model (that check is for files)."""
+    script = tmp_path / "train.py"
+    script.write_text(
+        "from keras import layers, models\n"
+        "model = models.Sequential([layers.Input((8, 8, 3)), layers.Conv2D(4, 3),\n"
+        "    layers.BatchNormalization(axis=channel_axis()), layers.Flatten(), layers.Dense(2)])\n"
+        "model.compile('adam', 'mse')\n"
+        "model.fit(x, y, batch_size=32)\n"
+    )
+    [result] = bnlint.lint(str(script))["files"]
+    assert result["error"] is None

@@ -18,13 +18,15 @@ from .validate import validate
 WRAPPER_KEYS = ("layer", "forward_layer", "backward_layer")
 
 
-def build_root(model_config: Any) -> Layer:
+def build_root(model_config: Any, checked: bool = True) -> Layer:
     """The model graph of a config, checked as it is built (see validate.py): a malformed
-    config is refused with the one thing that is wrong, never linted half-built."""
+    config is refused with the one thing that is wrong, never linted half-built. (`checked`
+    False: a config bnlint wrote itself from a script, with settings it could not work out.)"""
     if not isinstance(model_config, dict) or not isinstance(model_config.get("class_name"), str):
         raise InputError("model config is not a Keras layer config (no class_name)")
     root = _build(model_config, parent=None, wiring=None, count=Count(current()))
-    validate(root)
+    if checked:
+        validate(root)
     return root
 
 

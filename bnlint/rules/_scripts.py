@@ -36,6 +36,11 @@ def wiring(use: Use) -> str:
     """How one unguarded use reaches the base, and why it cannot keep BN in inference mode."""
     if use.base.kind == "hub":
         return "hub.KerasLayer passes training=True to its BN layers while it is trainable"
+    if use.wiring == "flat" and use.text and ".layers[" in use.text:
+        return (
+            f"its layers {use.text} are put straight into the Sequential model of {use.pos.where}, where no call "
+            "can pass training=False"
+        )
     if use.wiring == "flat":
         spelled = use.text or f"{use.base.name}.output"
         return f"the head is built on {spelled} ({use.pos.where}), which cannot pass training=False"

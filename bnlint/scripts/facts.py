@@ -430,21 +430,25 @@ class Interpreter(KerasCalls, TrainableAssignments):
 
     def fragment_value(self, node: ast.Name) -> Any:
         """A name this file never binds, defined by another file of its folder: the notebook
-        was cut into files that run in one session (see fragments.py)."""
+        was cut into files that run in one session (see fragments.py). A file that uses a
+        name it never binds cannot run alone: it runs after the file that defines it."""
         script = self.unit.path
         path = defining_file(script, node.id) if script is not None else None
-        if path is not None and self.unit is self.main and not self.series_run:
+        if path is None:
+            return UNKNOWN
+        if self.unit is self.main and not self.series_run:
             # The cells before this one ran first, in order: a later cell may change what an
             # earlier one built (`for layer in base_model.layers: layer.trainable = False`).
             self.series_run = True
             for earlier in earlier_files(script):
                 self.read_local(node, earlier, os.path.basename(earlier), fragment=True, speculative=True)
-        module = self.read_local(node, path, os.path.basename(path), fragment=True) if path is not None else None
-        if module is None or node.id not in module.names:
+        module = self.read_local(node, path, os.path.basename(path), fragment=True)
+        value = module.names.get(node.id, UNKNOWN) if module is not None else UNKNOWN
+        if value is UNKNOWN:
             return UNKNOWN
         if self.unit is self.main:  # the context line names what the linted file took, and from where
             self.fragments.setdefault(os.path.basename(path), []).append(node.id)
-        return module.names[node.id]
+        return value
 
     def run_unit(self, unit: Unit, anchor: ast.AST, body) -> Any:
         """Run code of another file with positions anchored at the linted file's statement."""
@@ -974,6 +978,8 @@ class Interpreter(KerasCalls, TrainableAssignments):
                 return self.str_method(node, receiver, func.attr)
             elif isinstance(receiver, dict) and func.attr in ("keys", "values", "items", "get"):
                 return self.dict_method(node, receiver, func.attr)
+            elif isinstance(receiver, list) and func.attr in ("append", "extend", "insert"):
+                return self.list_method(node, receiver, func.attr)
             elif not isinstance(receiver, QName) or is_environ(func.value):
                 callee = self.e_Attribute(func) if isinstance(receiver, (Instance, Model, ClassValue, Super)) else None
                 if not isinstance(callee, (Func, BoundMethod, ClassValue, QName, Base, Model, BNLayer, Layer)):
@@ -1076,6 +1082,19 @@ class Interpreter(KerasCalls, TrainableAssignments):
         if name == "get":
             return mapping.get(args[0], args[1] if len(args) > 1 else None) if args and plain(args[0]) else UNKNOWN
         return list(getattr(mapping, name)())
+
+    def list_method(self, node: ast.Call, items: list, name: str) -> None:
+        """`layers.append(Dense(2))`, `layers.extend(base.layers[1:-5])`: a list of layers built
+        up before `Sequential(layers)`. Layers of a base stay one element (spliced in there)."""
+        args = self.arguments(node)
+        if name == "append" and len(args) == 1:
+            items.append(args[0])
+        elif name == "extend" and len(args) == 1:
+            items.extend(args[0] if isinstance(args[0], (list, tuple)) else [args[0]])
+        elif name == "insert" and len(args) == 2 and isinstance(args[0], int):
+            items.insert(args[0], args[1])
+        else:
+            items.append(UNKNOWN)  # the list's content is no longer known
 
     def e_Lambda(self, node: ast.Lambda) -> Any:
         return Func(node, self.frames[-1], self.unit)

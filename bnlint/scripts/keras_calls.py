@@ -311,6 +311,9 @@ class KerasCalls:
     def add_to_sequential(self, model: Model, item: Any, at: Pos) -> None:
         if isinstance(item, Tensor):  # keras.Input(...) in the list: not a layer
             return
+        if isinstance(item, LayerList) and isinstance(item.owner, Base) and item.owner.size is not None:
+            self.splice(model, item, at)
+            return
         if isinstance(item, Base):
             model.uses.append(Use(item, "sequential", None, at))
         elif isinstance(item, Model):
@@ -324,6 +327,19 @@ class KerasCalls:
         if model.slots is not None:
             model.slots.append(item)
         self.add_members(model, item)
+
+    def splice(self, model: Model, part: LayerList, at: Pos) -> None:
+        """`base.layers[1:-5]` among a Sequential's layers: those layers of the base become
+        the model's own (no nested model, so no call that could pass training=False)."""
+        base = part.owner
+        start, stop, _ = slice(part.start, part.stop).indices(base.size)
+        text = (
+            f"{base.name}.layers[{'' if part.start is None else part.start}:{'' if part.stop is None else part.stop}]"
+        )
+        model.uses.append(Use(base, "flat", None, at, upto=stop, text=text, start=start))
+        if model.slots is not None:
+            model.slots.append(("part", base, start, stop))
+        self.add_members(model, base)
 
     def register(self, model: Model) -> Model:
         for use in model.uses:

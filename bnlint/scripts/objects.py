@@ -143,6 +143,7 @@ class Use:
     pos: Pos
     upto: int | None = None  # a head on `base.get_layer(...).output`: only layers before this index
     text: str | None = None  # how the script spells a flat use, when not `base.output`
+    start: int = 0  # `Sequential([..., *base.layers[1:-5], ...])`: only layers from this index
 
 
 @dataclass(eq=False)
@@ -383,12 +384,12 @@ def initial_flags(obj: Obj, trainable: bool = True) -> Flags:
     return Flags(trainable, bn=trainable, other=trainable)
 
 
-def bn_trainable(base: Base, flags: Flags, upto: int | None = None) -> tuple[int, int | None] | None:
+def bn_trainable(base: Base, flags: Flags, upto: int | None = None, start: int = 0) -> tuple[int, int | None] | None:
     """(trainable BN layers, total BN layers or None) of a base, counting only the layers
-    before index `upto` when the model uses just that part of it; None if unknown."""
+    in [start, upto) when the model uses just that part of it; None if unknown."""
     if flags.layers is not None:
         stop = len(flags.layers) if upto is None else min(upto, len(flags.layers))
-        states = [flags.layers[i] for i in base.info.bn if i < stop]
+        states = [flags.layers[i] for i in base.info.bn if start <= i < stop]
         if None in states:
             return None
         return sum(1 for s in states if s), len(states)

@@ -102,7 +102,7 @@ def _graph(facts: ScriptFacts, model: Model) -> ScriptGraph | None:
         root = {"class_name": "Functional", "config": {"name": "model", "layers": entries, "output_layers": outputs}}
     else:
         return None
-    graph = ModelGraph("script", "script", facts.keras_version, facts.generation, build_root(root))
+    graph = ModelGraph("script", "script", facts.keras_version, facts.generation, build_root(root, checked=False))
     return ScriptGraph(graph, {f"model/{name}": obj for name, obj in objects.items()})
 
 

@@ -142,8 +142,8 @@ class TrainableAssignments:
             found = self.base_refs(owner)
         elif isinstance(owner, Model) and owner.slots is not None:
             for slot in owner.slots:
-                if isinstance(slot, tuple) and slot[0] == "flat":
-                    refs = self.expand(LayerList(slot[1]))
+                if isinstance(slot, tuple) and slot[0] in ("flat", "part"):
+                    refs = self.expand(LayerList(slot[1], *slot[2:]))
                     if refs is None:
                         return None
                     found.extend(refs)
@@ -179,6 +179,8 @@ class TrainableAssignments:
                 if base.size is None:
                     return self.forget(owner, at)
                 expanded.extend((base, i) for i in range(base.size))
+            elif isinstance(slot, tuple) and slot[0] == "part":  # layers of a base spliced in
+                expanded.extend((slot[1], i) for i in range(slot[2], slot[3]))
             else:
                 expanded.append((slot, None))
         changed: list[Obj] = []

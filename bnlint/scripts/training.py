@@ -70,7 +70,8 @@ def runs(facts: ScriptFacts, context: TrainingContext) -> list[Run]:
 def base_mode(facts: ScriptFacts, base: Base, uses: list[Use], flags: Flags) -> BaseRun | None:
     """The BN mode of a base wired by `uses` under `flags`; None when bnlint cannot tell."""
     parts = [u.upto for u in uses]
-    counts = bn_trainable(base, flags, None if None in parts or not parts else max(parts))
+    start = min((u.start for u in uses), default=0)
+    counts = bn_trainable(base, flags, None if None in parts or not parts else max(parts), start)
     if counts is None or not base.has_bn or any(u.training is UNKNOWN for u in uses):
         return None
     trainable, total = counts
@@ -119,10 +120,12 @@ def run_context(train: Train, context: TrainingContext) -> TrainingContext:
 
 
 def fully_frozen(run: BaseRun) -> bool:
-    """Every layer of the base is frozen, not only its BN layers."""
+    """Every layer of the base the model uses is frozen, not only its BN layers."""
     flags = run.flags
     if flags.layers is not None:
-        return not any(flags.layers)
+        parts = [u.upto for u in run.uses]
+        stop = None if None in parts or not parts else max(parts)
+        return not any(flags.layers[min((u.start for u in run.uses), default=0) : stop])
     return flags.bn is False and flags.other is False or (run.base.kind == "hub" and flags.own is False)
 
 
