@@ -18,7 +18,7 @@ from typing import Any
 
 from .applications import lookup
 from .brain import BATCH_PARAMS, CONVENTIONAL, KERAS_SUBMODULES, KNOWN_LIBRARIES, STR_METHODS, builder
-from .fragments import defining_file, earlier_files
+from .fragments import bound_names, defining_file, definitions, earlier_files
 from .keras_calls import KerasCalls
 from .local_modules import find_module, read_module
 from .objects import (
@@ -143,21 +143,8 @@ class Interpreter(KerasCalls, TrainableAssignments):
         self.in_fragment = 0  # depth of top-level code of other cells being run
         self.series_run = False  # whether the files before this one in its folder were read
         self.from_fragments: set[int] = set()  # ids of bases, models and BN layers other cells made
-        # Every name the linted file binds anywhere (a name bound later, or in a branch not
-        # taken, is the file's own: only names it never binds come from fragment files).
-        self.bound_somewhere = {
-            n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-        }
-        self.bound_somewhere |= {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
-        self.bound_somewhere |= {
-            n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-        }
-        self.bound_somewhere |= {
-            (a.asname or a.name).split(".")[0]
-            for n in ast.walk(tree)
-            if isinstance(n, (ast.Import, ast.ImportFrom))
-            for a in n.names
-        }
+        self._bound: set[str] | None = None  # every name the linted file binds (bound_somewhere)
+        self._siblings: dict[str | None, dict[str, tuple[str, ...]]] = {}  # file -> sibling_names()
         self.notes: list[tuple[int, str]] = []  # (line, what could not be followed)
         self.notes_held: dict[int, int] = {}  # line -> notes past NOTES_PER_LINE, counted only
         self.stack: list[Func] = []
@@ -751,7 +738,23 @@ class Interpreter(KerasCalls, TrainableAssignments):
 
     def e_Name(self, node: ast.Name) -> Any:
         value = self.lookup(node.id)
-        return value if value is not UNKNOWN or node.id in self.bound_somewhere else self.fragment_value(node)
+        if value is not UNKNOWN or node.id not in self.sibling_names():
+            return value
+        return UNKNOWN if node.id in self.bound_somewhere() else self.fragment_value(node)
+
+    def sibling_names(self) -> dict[str, tuple[str, ...]]:
+        """Names the other files of this file's folder define (for fragment_value)."""
+        path = self.unit.path
+        if path not in self._siblings:
+            self._siblings[path] = {} if path is None else definitions(os.path.dirname(os.path.abspath(path)))
+        return self._siblings[path]
+
+    def bound_somewhere(self) -> set[str]:
+        """Every name the linted file binds anywhere: a name bound later, or in a branch not
+        taken, is the file's own; only names it never binds come from other files."""
+        if self._bound is None:
+            self._bound = bound_names(self.tree)
+        return self._bound
 
     def e_List(self, node: ast.List) -> Any:
         return [self.ev(e) for e in node.elts]

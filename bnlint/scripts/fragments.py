@@ -14,17 +14,16 @@ from functools import lru_cache
 
 from .local_modules import MAX_MODULE_BYTES
 
-MAX_SIBLINGS = 60
+# A notebook cut into files is a handful of files (the real ones seen: 6 to 17); a folder
+# with more scripts than this is a collection of scripts, each meant to run on its own.
+MAX_SIBLINGS = 30
 BUILTINS = frozenset(dir(builtins))
 
 
 @lru_cache(maxsize=64)
 def definitions(folder: str) -> dict[str, tuple[str, ...]]:
     """name -> the .py files of `folder` that bind it at top level, in file-name order."""
-    try:
-        names = sorted(n for n in os.listdir(folder) if n.endswith(".py"))[:MAX_SIBLINGS]
-    except OSError:
-        return {}
+    names = scripts_of(folder)
     found: dict[str, list[str]] = {}
     for name in names:
         path = os.path.join(folder, name)
@@ -38,6 +37,31 @@ def definitions(folder: str) -> dict[str, tuple[str, ...]]:
         for bound in top_level_names(tree):
             found.setdefault(bound, []).append(path)
     return {name: tuple(paths) for name, paths in found.items()}
+
+
+def scripts_of(folder: str) -> list[str]:
+    """The .py files of a folder in name order; none when there are too many to be cells."""
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".py"))
+    except OSError:
+        return []
+    return names if len(names) <= MAX_SIBLINGS else []
+
+
+def bound_names(tree: ast.AST) -> set[str]:
+    """Every name a file binds anywhere (assignments, parameters, definitions, imports)."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store):
+                found.add(node.id)
+        elif isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return found
 
 
 def top_level_names(tree: ast.Module) -> set[str]:
@@ -59,11 +83,7 @@ def earlier_files(script: str) -> list[str]:
     before it."""
     here = os.path.abspath(script)
     folder = os.path.dirname(here)
-    try:
-        names = sorted(n for n in os.listdir(folder) if n.endswith(".py"))[:MAX_SIBLINGS]
-    except OSError:
-        return []
-    return [os.path.join(folder, n) for n in names if n < os.path.basename(here)]
+    return [os.path.join(folder, n) for n in scripts_of(folder) if n < os.path.basename(here)]
 
 
 def defining_file(script: str, name: str) -> str | None:

@@ -14,7 +14,7 @@ from ..context import TrainingContext
 from ..diagnostics import Diagnostic
 from ..errors import InputError
 from .facts import extract
-from .fragments import defining_file
+from .fragments import bound_names, defining_file
 from .local_modules import find_module
 from .notebook import read_notebook
 from .objects import ScriptFacts
@@ -120,8 +120,8 @@ def reaches_other_files(tree: ast.Module, path: str) -> bool:
     """Whether a script without Keras imports of its own imports a module of its repository
     (`from cat_vs_dog.train import get_model`) or uses names another file of its folder
     defines (a notebook cut into files): the model may be built there."""
-    bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    used -= bound_names(tree)
     if used and any(defining_file(path, name) for name in used):
         return True
     for node in ast.walk(tree):
