@@ -42,13 +42,19 @@ class Diagnostic:
     code: str
     name: str
     severity: Severity
-    message: str
+    message: str  # the headline: the layer or line and the fault, under ~100 characters
     layer: str | None = None
     line: int | None = None
     column: int | None = None
     cell: int | None = None
     fix: Fix | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""  # the numbers, the why and the remedy
+
+    @property
+    def full_message(self) -> str:
+        """Headline and detail as one line (the `concise` output)."""
+        return f"{self.message}: {self.detail}" if self.detail else self.message
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +62,7 @@ class Diagnostic:
             "name": self.name,
             "severity": self.severity.value,
             "message": self.message,
+            "detail": self.detail,
             "layer": self.layer,
             "line": self.line,
             "column": self.column,

@@ -141,7 +141,7 @@ def test_json_shape(models):
     assert set(entry) == {"path", "kind", "keras_version", "error", "diagnostics"}
     assert entry["kind"] == "keras" and entry["keras_version"] == version("tf_keras")
     [diag] = entry["diagnostics"]
-    assert set(diag) == {"code", "name", "severity", "message", "layer", "line", "column", "cell", "fix"}
+    assert set(diag) == {"code", "name", "severity", "message", "detail", "layer", "line", "column", "cell", "fix"}
     assert (diag["code"], diag["name"], diag["severity"]) == ("BN001", "frozen-base-training-call", "warning")
 
 
