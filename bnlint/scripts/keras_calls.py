@@ -367,7 +367,11 @@ class KerasCalls:
         uses: list[Use] = [u for t in inputs for u in t.uses]
         bns: list[BNLayer] = [b for t in inputs for b in t.bns]
         chains = [t.chain for t in inputs]
-        chain: tuple | None = None if any(c is None for c in chains) else tuple(s for c in chains for s in c)
+        # Each once: a tensor that feeds several merges (a dense block's concatenations) would
+        # otherwise be counted once per path, and the paths double with every block.
+        chain: tuple | None = (
+            None if any(c is None for c in chains) else tuple(dict.fromkeys(s for c in chains for s in c))
+        )
         training = kwargs.get("training", args[1] if len(args) > 1 else None)
         if training is True and not inputs and isinstance(layer, (Base, Model)):
             # `model(x, training=True)` on data, not on a symbolic tensor: a custom training
@@ -387,7 +391,7 @@ class KerasCalls:
             chain = (*chain, layer)
         if inputs or not args:  # a call on symbolic tensors: record who feeds it
             layer.calls.append(tuple(t.last for t in inputs))
-        return Tensor(uses=tuple(uses), bns=tuple(dict.fromkeys(bns)), chain=chain, last=layer)
+        return Tensor(uses=tuple(dict.fromkeys(uses)), bns=tuple(dict.fromkeys(bns)), chain=chain, last=layer)
 
     def resumes(self, node: ast.Call, args: list[Any]) -> bool:
         """`load_weights(tf.train.latest_checkpoint(dir))`, `load_weights(checkpoint_path)`:

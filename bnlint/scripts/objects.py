@@ -552,7 +552,7 @@ def merge_tensors(args: list[Any], kwargs: dict[str, Any]) -> Any:
         # `strategy.experimental_distribute_dataset(ds)`): still that dataset's batches
         data = [a for a in [*args, *kwargs.values()] if isinstance(a, Data)]
         return data[0] if len(data) == 1 and data[0].batch else UNKNOWN
-    uses = tuple(u for t in tensors for u in t.uses)
+    uses = tuple(dict.fromkeys(u for t in tensors for u in t.uses))
     bns = tuple(dict.fromkeys(b for t in tensors for b in t.bns))
     # An operation on tensors, as Keras records one (a TFOpLambda / ops layer): it consumes them.
     op = Layer(Pos(0, 0), "?", "TFOpLambda", calls=[tuple(t.last for t in tensors)])
