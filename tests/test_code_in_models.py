@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from findings import said
 
 import bnlint
 
@@ -70,7 +71,7 @@ def test_the_marker_lambda_does_run_when_keras_loads_it(models, tmp_path):
 
 def test_custom_objects_outside_keras(models):
     [result] = bnlint.lint(str(models.path("i3-custom-objects", "keras3", "keras")), select=["BN013"])["files"]
-    messages = {d["layer"]: d["message"] for d in result["diagnostics"]}
+    messages = {d["layer"]: said(d) for d in result["diagnostics"]}
     assert set(messages) == {"functional/dense_custom", "functional/scale", None}  # the loss once, for the model
     assert "function 'swishish' from module 'builtins'" in messages["functional/dense_custom"]
     assert "custom object 'acme>Scale'" in messages["functional/scale"]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+from findings import said
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -29,7 +32,7 @@ def test_examples_show_the_seed_rules_with_numbers():
     assert "BN012" not in {d["code"] for d in by_file["tf_keras/finetune_with_training_false.keras"]}
     assert by_file["keras3/clean_transfer.keras"] == [] and by_file["tf_keras/clean_transfer.h5"] == []
     bn002 = next(d for d in by_file["keras3/finetune_without_training_false.keras"] if d["code"] == "BN002")
-    assert "0.99^4" in bn002["message"] and "96%" in bn002["message"]
+    assert "0.99^4" in said(bn002) and "96%" in said(bn002)
 
 
 def test_notebook_findings_point_into_cells():
@@ -37,8 +40,8 @@ def test_notebook_findings_point_into_cells():
     [notebook] = [f for f in report["files"] if f["path"].endswith(".ipynb")]
     bn014 = next(d for d in notebook["diagnostics"] if d["code"] == "BN014")
     assert (bn014["cell"], bn014["line"]) == (4, 1)
-    assert "model.fit() at cell 5, line 3" in bn014["message"]
-    assert "base.output (cell 4, line 2)" in bn014["message"]
+    assert "model.fit() at cell 5, line 3" in said(bn014)
+    assert "base.output (cell 4, line 2)" in said(bn014)
 
 
 def test_readme_sample_output_is_current():
@@ -47,8 +50,12 @@ def test_readme_sample_output_is_current():
     readme = (root / "README.md").read_text()
     command = "bnlint examples/keras3/finetune_with_training_false.keras examples/tf_keras/frozen_base_without_training_false.h5"
     assert f"$ {command}" in readme
-    result = subprocess.run(
-        [sys.executable, "-m", "bnlint", *command.split()[1:]], capture_output=True, text=True, cwd=root
+    result = subprocess.run(  # the terminal's default style, at the width the README shows
+        [sys.executable, "-m", "bnlint", "--output-format", "full", *command.split()[1:]],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "COLUMNS": "100"},
     )
     assert result.returncode == 1
     for line in result.stdout.splitlines():

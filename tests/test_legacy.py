@@ -14,6 +14,7 @@ import h5py
 import legacy_files as legacy
 import numpy as np
 import pytest
+from findings import said
 
 import bnlint
 from bnlint.graph import Generation
@@ -58,14 +59,14 @@ def test_frozen_base_by_version(tmp_path, version, fires, writer):
         return
     [finding] = found
     assert finding["layer"] == "model_1/base"
-    assert "1 BN layer of 'base' is frozen" in finding["message"]
-    assert writer in finding["message"]
+    assert "1 BN layer of 'base' is frozen" in said(finding)
+    assert writer in said(finding)
     assert list(finding["fix"]["edits"]) == [
         {"kind": "call_kwarg", "target": "model_1/base/bn1", "key": "training", "old": None, "new": False}
     ]
-    ambiguous = "TF 2.0 and 2.1 also write '2.2.4-tf'" in finding["message"]
+    ambiguous = "TF 2.0 and 2.1 also write '2.2.4-tf'" in said(finding)
     assert ambiguous == (version == "2.2.4-tf")
-    assert ("Before Keras 2.1.3" in finding["message"]) == (version == "2.0.8")
+    assert ("Before Keras 2.1.3" in said(finding)) == (version == "2.0.8")
 
 
 def test_training_false_protects_frozen_bn(tmp_path):
@@ -88,7 +89,7 @@ def test_legacy_weights_are_read(tmp_path):
         tmp_path / "model.h5", legacy.frozen_base_model(), "2.2.4", legacy.base_weights(moving_variance=variance)
     )
     [finding] = findings(lint(path), "BN006")
-    assert finding["layer"] == "model_1/base/bn1" and "in 2 of 4 channels" in finding["message"]
+    assert finding["layer"] == "model_1/base/bn1" and "in 2 of 4 channels" in said(finding)
     with read_model(str(path), "h5") as graph:
         assert graph.generation is Generation.LEGACY
         [bn] = graph.bn_layers()
@@ -100,8 +101,8 @@ def test_bare_list_sequential(tmp_path):
     path = legacy.write(tmp_path / "model.h5", legacy.bare_list_sequential(), "2.1.6", SEQUENTIAL_WEIGHTS)
     result = lint(path)
     [finding] = findings(result, "BN011")
-    assert finding["layer"].endswith("/bn") and "BN layer 'bn' is frozen" in finding["message"]
-    assert "Before Keras 2.1.3" not in finding["message"]
+    assert finding["layer"].endswith("/bn") and "BN layer 'bn' is frozen" in said(finding)
+    assert "Before Keras 2.1.3" not in said(finding)
     process = subprocess.run(
         [sys.executable, "-m", "bnlint", "inspect", str(path), "--format", "json"], capture_output=True, text=True
     )
@@ -127,10 +128,10 @@ def test_keras1_model(tmp_path):
     path = legacy.write(tmp_path / "model.h5", legacy.keras1_model(), "1.2.2", weights)
     result = lint(path)
     [frozen] = findings(result, "BN011")
-    assert "Keras 1 (keras_version 1.2.2)" in frozen["message"]
-    assert "Before Keras 2.1.3 frozen BN layers even keep updating" in frozen["message"]
+    assert "Keras 1 (keras_version 1.2.2)" in said(frozen)
+    assert "Before Keras 2.1.3 frozen BN layers even keep updating" in said(frozen)
     [invalid] = findings(result, "BN006")
-    assert "moving_variance negative in 1 channel (min -2)" in invalid["message"]
+    assert "moving_variance negative in 1 channel (min -2)" in said(invalid)
 
 
 def _relabel(source, target, version: str):

@@ -9,6 +9,7 @@ import sys
 from importlib.metadata import version
 
 import pytest
+from findings import said
 
 import bnlint
 from bnlint.rules import RULES
@@ -31,7 +32,7 @@ def only(diags, code):
 @pytest.mark.parametrize("generation, fmt", FORMATS)
 def test_shared_base_names_the_unprotected_call(models, generation, fmt):
     finding = only(diagnostics(models.path("BN001-2", generation, fmt)), "BN001")
-    assert "call 2 of 2" in finding["message"]
+    assert "call 2 of 2" in said(finding)
     assert finding["layer"].endswith("/base")
     assert finding["fix"]["edits"][0] == {
         "kind": "call_kwarg",
@@ -44,7 +45,7 @@ def test_shared_base_names_the_unprotected_call(models, generation, fmt):
 
 @pytest.mark.parametrize("generation, fmt", FORMATS)
 def test_bn001_message_is_version_aware(models, generation, fmt):
-    message = only(diagnostics(models.path("BN001-0", generation, fmt)), "BN001")["message"]
+    message = said(only(diagnostics(models.path("BN001-0", generation, fmt)), "BN001"))
     if generation == "keras3":
         assert "keras#20285" in message and "set trainable=False on the BN layers" in message
     else:
@@ -53,7 +54,7 @@ def test_bn001_message_is_version_aware(models, generation, fmt):
 
 @pytest.mark.parametrize("generation, fmt", FORMATS)
 def test_sequential_wrapper_cannot_pass_training(models, generation, fmt):
-    message = only(diagnostics(models.path("BN001-1", generation, fmt)), "BN001")["message"]
+    message = said(only(diagnostics(models.path("BN001-1", generation, fmt)), "BN001"))
     assert "Sequential" in message and "cannot pass training=False" in message
 
 
@@ -62,11 +63,11 @@ def test_unfrozen_base_numbers(models, generation, fmt):
     """BN014 and BN002 on an unfrozen base carry the momentum arithmetic."""
     diags = diagnostics(models.path("BN014-0", generation, fmt), steps=120)
     bn014 = only(diags, "BN014")
-    assert "2 BN layers of pretrained base 'base'" in bn014["message"]
-    assert "momentum 0.99" in bn014["message"] and "30% of the pretrained statistics left" in bn014["message"]
+    assert "2 BN layers of pretrained base 'base'" in said(bn014)
+    assert "momentum 0.99" in said(bn014) and "30% of the pretrained statistics left" in said(bn014)
     bn002 = only(diags, "BN002")
-    assert "time constant 100 steps" in bn002["message"]
-    assert "0.99^120" in bn002["message"] and "0.9583" in bn002["message"]
+    assert "time constant 100 steps" in said(bn002)
+    assert "0.99^120" in said(bn002) and "0.9583" in said(bn002)
     assert [e["new"] for e in bn002["fix"]["edits"]] == [0.9583, 0.9583]
     assert bn002["fix"]["applicability"] == "unsafe"
 
@@ -83,8 +84,8 @@ def test_flat_head_on_base_output(models, generation, fmt):
 def test_optimizer_iterations_are_the_horizon(models, generation, fmt):
     """A model saved after 4 training steps: 0.99^4 = 96% of the initial statistics remain."""
     bn002 = only(diagnostics(models.path("trained-unfrozen", generation, fmt)), "BN002")
-    assert "the 4 steps this model was already trained (optimizer iterations in the file)" in bn002["message"]
-    assert "96%" in bn002["message"]
+    assert "the 4 steps this model was already trained (optimizer iterations in the file)" in said(bn002)
+    assert "96%" in said(bn002)
 
 
 @pytest.mark.parametrize(
@@ -102,7 +103,7 @@ def test_pyproject_settings_in_any_spelling(tmp_path, models, text, batch_size):
     path.write_bytes(models.path("BN003-0", "keras3", "keras").read_bytes())
     [result] = bnlint.lint(str(path))["files"]
     assert result["error"] is None
-    messages = [d["message"] for d in result["diagnostics"] if d["code"] == "BN003"]
+    messages = [said(d) for d in result["diagnostics"] if d["code"] == "BN003"]
     if batch_size is None:
         assert not any("pyproject.toml" in m for m in messages)
     else:
@@ -116,7 +117,7 @@ def test_context_priority_cli_over_pyproject(tmp_path, models):
 
     from_file = diagnostics(model)
     assert {d["code"] for d in from_file} == {"BN002", "BN003"}
-    assert "batch size 8 (from pyproject.toml" in only(from_file, "BN003")["message"]
+    assert "batch size 8 (from pyproject.toml" in said(only(from_file, "BN003"))
 
     from_cli = diagnostics(model, batch_size=32)
     assert "BN003" not in {d["code"] for d in from_cli}

@@ -33,3 +33,28 @@ def test_example(models, code, index, generation, fmt):
         assert code in codes, f"{example.title!r} should fire {code} on {generation}; got {codes}"
     else:
         assert code not in codes, f"{example.title!r} must not fire {code} on {generation}; got {result['diagnostics']}"
+
+
+HEADLINE = 100  # characters: a headline fits one line of a terminal; the numbers go to the detail
+
+
+def headlines_fit(report: dict) -> None:
+    for result in report["files"]:
+        for d in result["diagnostics"]:
+            assert len(d["message"]) <= HEADLINE, (result["path"], d["message"])
+            assert d["detail"], (result["path"], d["code"], "a finding without its numbers and remedy")
+
+
+@pytest.mark.parametrize("code, index, generation, fmt", CASES)
+def test_headlines_are_short_and_details_present(models, code, index, generation, fmt):
+    example = RULES[code].examples[index]
+    headlines_fit(bnlint.lint(str(models.path(f"{code}-{index}", generation, fmt)), **example.context))
+
+
+def test_script_headlines_are_short_and_details_present():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent
+    report = bnlint.lint([str(root / "scripts"), str(root.parent / "examples")])
+    assert sum(len(f["diagnostics"]) for f in report["files"]) > 50  # the check covers many findings
+    headlines_fit(report)

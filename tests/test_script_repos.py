@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from findings import said
 from test_scripts import expected, findings
 
 import bnlint
@@ -54,7 +55,7 @@ def test_local_modules_are_followed_but_never_imported():
 
 def test_json_settings_are_named_in_the_message():
     [bn014, _] = findings(REPOS / "json_settings/train.py", keras_version="3")
-    assert "settings from" in bn014["message"] and "train.json" in bn014["message"]
+    assert "settings from" in said(bn014) and "train.json" in said(bn014)
 
 
 def test_yaml_that_would_run_code_is_not_run(tmp_path):
@@ -106,7 +107,7 @@ def test_a_loaded_model_file_is_read_to_learn_its_bn_layers(tmp_path, models, fm
     script.write_text(LOADED.format(fmt=fmt))
     [finding] = findings(script)
     assert finding["code"] == "BN014" and finding["line"] == 5
-    assert "18 of the 52 BN layers" in finding["message"] and "momentum 0.999" in finding["message"]
+    assert "18 of the 52 BN layers" in said(finding) and "momentum 0.999" in said(finding)
 
 
 def test_a_loaded_model_with_a_nested_base(tmp_path, models):

@@ -13,6 +13,7 @@ import zipfile
 import h5py
 import numpy as np
 import pytest
+from findings import said
 from recipes_bnstats import KNOWN_SEEDS
 
 import bnlint
@@ -147,8 +148,8 @@ def test_renorm_statistics_are_checked(models, generation, fmt):
         ]
     [finding] = [d for d in result["diagnostics"] if d["code"] == "BN006"]
     assert finding["layer"].endswith("/rn")
-    assert "'rn'" in finding["message"] and "1 of 8 channels" in finding["message"]
-    assert "moving_stddev NaN in 1 channel" in finding["message"]
+    assert "'rn'" in said(finding) and "1 of 8 channels" in said(finding)
+    assert "moving_stddev NaN in 1 channel" in said(finding)
 
 
 @pytest.mark.parametrize("generation, fmt", FORMATS)
@@ -158,17 +159,17 @@ def test_stale_statistics_with_scale_or_center_off(models, generation, fmt):
     result = lint(models.path("i3-partial-affine", generation, fmt))
     stale = [d for d in result["diagnostics"] if d["code"] == "BN005"]
     assert [d["layer"].rsplit("/", 1)[1] for d in stale] == ["beta_only"]
-    assert "beta moved by up to 0.3" in stale[0]["message"]
+    assert "beta moved by up to 0.3" in said(stale[0])
 
 
 @pytest.mark.parametrize("generation, fmt", FORMATS)
 def test_corrupted_statistics_name_layer_and_channels(models, generation, fmt):
     """BN006's first example set moving_variance[:3] = [-0.5, NaN, 1.0] with Keras."""
     [finding] = [d for d in lint(models.path("BN006-0", generation, fmt))["diagnostics"] if d["code"] == "BN006"]
-    assert "'batch_normalization'" in finding["message"]
-    assert "in 2 of 8 channels" in finding["message"]
-    assert "moving_variance NaN in 1 channel" in finding["message"]
-    assert "moving_variance negative in 1 channel (min -0.5)" in finding["message"]
+    assert "'batch_normalization'" in said(finding)
+    assert "in 2 of 8 channels" in said(finding)
+    assert "moving_variance NaN in 1 channel" in said(finding)
+    assert "moving_variance negative in 1 channel (min -0.5)" in said(finding)
 
 
 def _datasets_read(monkeypatch) -> list[str]:

@@ -24,6 +24,24 @@ def label(base: Base) -> str:
     return f"'{base.name}' ({base.label})" if base.label != base.name else f"'{base.name}'"
 
 
+# A label longer than this (a hub URL, a load_model path) is only named in a finding's detail.
+LONG_LABEL = 24
+KINDS = {"hub": "hub.KerasLayer", "loaded": "load_model(...)"}
+
+
+def short_label(base: Base) -> str:
+    """label() for a headline: a long label gives way to the kind of base (full_label names it)."""
+    if len(base.label) <= LONG_LABEL:
+        return label(base)
+    kind = KINDS.get(base.kind, "model")
+    return f"{kind} ({base.pos.where})" if base.name == "?" else f"'{base.name}' ({kind})"
+
+
+def full_label(base: Base) -> str:
+    """A sentence for the detail naming the base in full, when its headline shortened it."""
+    return f" The base is {label(base)}." if short_label(base) != label(base) else ""
+
+
 def bn_phrase(run: BaseRun) -> str:
     if run.total is None:
         return "its BN layers"
@@ -49,6 +67,19 @@ def wiring(use: Use) -> str:
     if use.wiring == "self":
         return "the pretrained model itself is trained"
     return f"it is called without training=False ({use.pos.where})"
+
+
+def wiring_fault(use: Use) -> str:
+    """wiring() in a few words, for a headline: what the script does with the base."""
+    if use.base.kind == "hub":
+        return "passes training=True once trainable"
+    if use.wiring == "flat" and use.text and ".layers[" in use.text:
+        return "has its layers put straight into a Sequential model"
+    return {
+        "flat": "has the head built on its output",
+        "sequential": "is a layer of a Sequential model",
+        "self": "is itself the model trained",
+    }.get(use.wiring, "is called without training=False")
 
 
 def change(facts: ScriptFacts, where: Pos | None) -> str | None:
@@ -96,7 +127,7 @@ def structure_findings(facts: ScriptFacts, context: TrainingContext, check) -> l
             seen.add(key)
             diagnostic.layer, diagnostic.fix = diagnostic.layer.split("/", 1)[1], None
             if obj.pos.origin:
-                diagnostic.message += f" (The layer is created in {obj.pos.origin}.)"
+                diagnostic.detail += f" (The layer is created in {obj.pos.origin}.)"
             found.append(at(diagnostic, obj.pos))
     return found
 

@@ -38,17 +38,36 @@ def by_owner(graph: ModelGraph, layers: list[Layer]) -> dict[Layer | None, list[
     return dict(groups)
 
 
-def where(owner: Layer | None, layers: list[Layer]) -> tuple[str, str]:
-    """(layer path to report, subject phrase) for a group of BN layers; the phrase
-    ends in a verb-ready subject: use `trains(layers)` for agreement."""
+def where(owner: Layer | None, layers: list[Layer]) -> tuple[str, str, str]:
+    """(layer path to report, headline subject, the layers named for the detail: '' when the
+    subject names them). The subject is verb-ready: use `trains(layers)` for agreement."""
     if owner is not None:
-        count = len(layers)
-        return owner.path, f"{count} BN layer{'s' * (count != 1)} of base '{owner.name}'"
+        return owner.path, f"{plural(len(layers), 'BN layer')} of base '{owner.name}'", ""
     if len(layers) == 1:
-        return layers[0].path, f"BN layer '{layers[0].name}'"
-    return layers[
-        0
-    ].path, f"{len(layers)} BN layers ({', '.join(layer.name for layer in layers[:3])}{', ...' * (len(layers) > 3)})"
+        return layers[0].path, f"BN layer '{layers[0].name}'", ""
+    names = ", ".join(layer.name for layer in layers[:3]) + (", ..." if len(layers) > 3 else "")
+    return layers[0].path, f"{len(layers)} BN layers", f" The BN layers: {names}."
+
+
+def settings(layers: list[Layer], *keys: str) -> dict[str, str]:
+    """The BN settings the full text output shows beside a model finding: each config value
+    `layers` hold for `keys` (distinct values once), momentum with its time constant 1/(1-m)."""
+    from .. import momentum as mom
+
+    shown: dict[str, str] = {}
+    for key in keys:
+        if key == "trainable":
+            values = [str(layer.trainable) for layer in layers]
+        elif key == "momentum":
+            values = [f"{momentum_of(layer):g}" for layer in layers]
+        else:
+            values = [str(layer.config[key]) for layer in layers if key in layer.config]
+        if values:
+            shown[key] = ", ".join(dict.fromkeys(values))
+        if key == "momentum":
+            taus = dict.fromkeys(f"{mom.time_constant(momentum_of(layer)):.0f}" for layer in layers)
+            shown["1/(1-m)"] = f"{', '.join(taus)} steps"
+    return shown
 
 
 def freeze_fix(layers: list[Layer], why: str) -> Fix:
@@ -87,10 +106,10 @@ def statistics_state(graph: ModelGraph, layers: list[Layer]) -> str | None:
 
 
 def if_fine_tuned(graph: ModelGraph) -> str:
-    """'If you fine-tune this model, ' for a model saved without training state (exported for
+    """'If fine-tuned, ' for a model saved without training state (exported for
     inference: no compile configuration, no optimizer state): its findings are about a
     fine-tuning that has not been set up, and are information, not warnings."""
-    return "If you fine-tune this model, " if graph.exported else ""
+    return "If fine-tuned, " if graph.exported else ""
 
 
 def adapt_instead(momentum: float | None, steps: int | None) -> str:

@@ -7,7 +7,7 @@ from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import Generation, ModelGraph
 from ..semantics import unprotected_calls
-from ._scripts import at, bn_phrase, freeze_code, label, trains_somewhere, wiring
+from ._scripts import at, bn_phrase, freeze_code, full_label, short_label, trains_somewhere, wiring, wiring_fault
 from ._shared import plural, statistics_state
 from .base import Example, Rule
 
@@ -29,31 +29,37 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
             continue  # guarded, or nothing pretrained to lose (initial statistics)
         count = len(base.bn_layers())
         sequential = base.wiring == "sequential"
-        how = (
-            f"is wrapped in Sequential '{base.parent.name}', which cannot pass training=False"
+        fault = (
+            f"is wrapped in Sequential '{base.parent.name}'"
             if sequential
             else "is called without training=False" + (f" ({', '.join(calls)})" if len(base.nodes) > 1 else "")
         )
-        message = (
-            f"frozen base '{base.name}' ({plural(count, 'BN layer')}) {how}: harmless while it stays "
-            f"frozen, but once you unfreeze it for fine-tuning its BN layers re-estimate their statistics "
-            f"from your data and the pretrained statistics are lost."
+        detail = ("a Sequential model cannot pass training=False; " if sequential else "") + (
+            f"harmless while it stays frozen, but once you unfreeze it for fine-tuning its "
+            f"{plural(count, 'BN layer')} {'re-estimates its' if count == 1 else 're-estimate their'} statistics "
+            "from your data and the pretrained statistics are lost."
         )
         if graph.generation is Generation.KERAS3:
-            message += (
+            detail += (
                 " On Keras 3, fit() overrides even a recorded training=False (keras#20285): after "
                 "unfreezing, set trainable=False on the BN layers themselves."
             )
         else:
-            message += f" Call it as {base.name}(x, training=False)"
-            message += " (rebuild the model as Functional)." if sequential else "."
+            detail += f" Call it as {base.name}(x, training=False)"
+            detail += " (rebuild the model as Functional)." if sequential else "."
         fix = Fix(
             description=f"pass training=False on every call of '{base.name}'"
             + (" (rebuild the Sequential wrapper as Functional)" if sequential else ""),
             applicability="safe",
             edits=(Edit("call_kwarg", base.path, "training", None, False),),
         )
-        yield RULE.diagnostic(message, layer=base.path, fix=fix)
+        yield RULE.diagnostic(
+            f"frozen base '{base.name}' {fault}",
+            detail=detail,
+            layer=base.path,
+            fix=fix,
+            settings={"trainable": "False", "BN layers": str(count)},
+        )
 
 
 def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
@@ -84,22 +90,23 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
                 if use.pos in reported or use.wiring == "self":
                     continue
                 reported.add(use.pos)
-                how = wiring(use)
-                message = (
-                    f"frozen base {label(base)} ({bn_phrase(base_run)}): {how}. Harmless while it stays frozen, "
-                    f"but once you unfreeze it for fine-tuning its BN layers re-estimate their statistics from "
-                    f"your data and the pretrained statistics are lost."
+                detail = (
+                    f"{bn_phrase(base_run)} frozen; {wiring(use)}. Harmless while it stays frozen, but once you "
+                    "unfreeze it for fine-tuning its BN layers re-estimate their statistics from your data and the "
+                    "pretrained statistics are lost."
                 )
                 if facts.generation is Generation.KERAS3 and base.kind != "hub":
-                    message += (
+                    detail += (
                         " On Keras 3, fit() overrides even training=False (keras#20285): after unfreezing, set "
                         f"trainable=False on the BN layers themselves (`{freeze_code(base)}`)."
                     )
                 elif use.wiring == "call":
-                    message += f" Call it as {base.name}(x, training=False)."
+                    detail += f" Call it as {base.name}(x, training=False)."
                 else:
-                    message += f" Build the model as `x = {base.name}(inputs, training=False)` on a new Input."
-                yield at(RULE.diagnostic(message, layer=base.name), use.pos)
+                    detail += f" Build the model as `x = {base.name}(inputs, training=False)` on a new Input."
+                headline = f"frozen base {short_label(base)} {wiring_fault(use)}"
+                diagnostic = RULE.diagnostic(headline, detail=detail + full_label(base), layer=base.name)
+                yield at(diagnostic, use.pos)
 
 
 RULE = Rule(

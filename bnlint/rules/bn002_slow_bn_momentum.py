@@ -7,8 +7,8 @@ from .. import momentum as mom
 from ..context import FROM_OPTIMIZER, TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import ModelGraph
-from ._scripts import at, bn_phrase, label, train_verb, training_call
-from ._shared import by_momentum, by_owner, if_fine_tuned, statistics_state, training_bn, trains, where
+from ._scripts import at, bn_phrase, full_label, short_label, train_verb, training_call
+from ._shared import by_momentum, by_owner, if_fine_tuned, settings, statistics_state, training_bn, trains, where
 from .base import Example, Rule
 
 if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
@@ -34,13 +34,13 @@ def assess(
     `origin` says what the statistics start from (ORIGINS)."""
     horizon = context.horizon()
     small = context.dataset_size is not None and context.dataset_size < SMALL_DATASET
-    target = mom.suggested(horizon[0] if horizon else None)
+    target = mom.suggested(horizon[0] if horizon else None, context.horizon_factor)
     start = ORIGINS[origin]
     if target >= m:
         return None  # the fix would not lower the momentum: nothing to gain
     if horizon:
         steps, how = horizon
-        if steps >= mom.FORGET_STEPS * mom.time_constant(m):
+        if steps >= context.horizon_factor * mom.time_constant(m):
             return None
         left = f"{mom.pct(mom.remaining(m, steps))} of the moving statistics"
         if context.sources.get("steps") == FROM_OPTIMIZER:  # steps already taken, not planned
@@ -71,10 +71,11 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
             if found is None:
                 continue
             assumed, target = found
-            path, phrase = where(owner, group)
-            message = (
-                f"{if_fine_tuned(graph)}{phrase} {trains(group)} with {mom.describe(m)}: {assumed}. "
-                f"Lower the momentum to {target:g} so the statistics follow your data."
+            path, subject, named = where(owner, group)
+            headline = f"{if_fine_tuned(graph)}{subject} {trains(group)} with slow momentum {m:g}"
+            detail = (
+                f"{mom.describe(m)}: {assumed}. Lower the momentum to {target:g} so the statistics follow your data."
+                + named
             )
             fix = Fix(
                 description=f"momentum {m:g} -> {target:g} on {len(group)} BN layer(s)",
@@ -82,23 +83,33 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
                 edits=tuple(Edit("config", bn.path, "momentum", m, target) for bn in group),
             )
             severity = Severity.INFO if graph.exported else None
-            yield RULE.diagnostic(message, layer=path, fix=fix, severity=severity, momentum=m, target=target)
+            yield RULE.diagnostic(
+                headline,
+                detail=detail,
+                layer=path,
+                fix=fix,
+                severity=severity,
+                momentum=m,
+                target=target,
+                settings=settings(group, "momentum", "trainable"),
+            )
 
 
-def created(layers: list) -> str:
-    """'the BN layer created at line 12', '13 BN layers (created at line 12, 15, 18, ...)'."""
+def created(layers: list) -> tuple[str, str]:
+    """(headline subject, where they are created: '' when the subject says it), e.g.
+    ('the BN layer created at line 12', ''), ('13 BN layers', 'created at line 12, 15, 18, ...')."""
     if len(layers) == 1 and not layers[0].in_loop:
-        return f"the BN layer created at {layers[0].pos.where}"
+        return f"the BN layer created at {layers[0].pos.where}", ""
     if any(bn.in_loop for bn in layers):  # a loop body runs once here: Keras makes one per iteration
         lines = ", ".join(map(str, dict.fromkeys(bn.pos.line for bn in layers)))
-        return f"at least {len(layers)} BN layers (created in loops, at line {lines})"
+        return f"at least {len(layers)} BN layers", f"created in loops, at line {lines}"
     files = list(dict.fromkeys(bn.pos.origin.rsplit(":", 1)[0] for bn in layers if bn.pos.origin))
     if files:  # built by code of local modules, reached from the script's lines
         lines = ", ".join(map(str, dict.fromkeys(bn.pos.line for bn in layers)))
-        return f"{len(layers)} BN layers (created in {', '.join(files)}, from line {lines})"
+        return f"{len(layers)} BN layers", f"created in {', '.join(files)}, from line {lines}"
     lines = list(dict.fromkeys(bn.pos.line for bn in layers))
     shown = ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
-    return f"{len(layers)} BN layers (created at line {shown})"
+    return f"{len(layers)} BN layers", f"created at line {shown}"
 
 
 def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagnostic]:
@@ -115,43 +126,52 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
         for bn, mode in run.bns:
             if mode.updates_stats and bn not in reported:
                 own.setdefault((bn.momentum, bn in run.loaded), []).append(bn)
+        # (owner, momentum, headline subject, what the detail says first and last, location, start)
         groups = [
-            (tuple(layers), m, created(layers), layers[0].pos, "pretrained" if loaded else "initial")
+            (tuple(layers), m, *_subject(layers), "", layers[0].pos, "pretrained" if loaded else "initial")
             for (m, loaded), layers in own.items()
         ]
         groups += [
             (
                 b.base,
                 max(b.base.momentum),
-                f"{bn_phrase(b)} of base {label(b.base)}",
+                f"{bn_phrase(b)} of base {short_label(b.base)}",
+                "",
+                full_label(b.base),
                 run.train.pos,
                 "pretrained" if b.pretrained else "initial",
             )
             for b in run.bases
             if b.mode.updates_stats and b.base.momentum
         ]
-        for owner, m, phrase, location, origin in groups:
+        for owner, m, subject, first, last, location, start in groups:
             if owner in reported or m is None:
                 continue
-            found = assess(m, run.context, pretrained_no_context=False, origin=origin)
+            found = assess(m, run.context, pretrained_no_context=False, origin=start)
             if found is None:
                 continue
             layers = owner if isinstance(owner, tuple) else ()
             reported.update(layers or (owner,))
             assumed, target = found
             default = ", Keras' default" if layers and not any(bn.explicit for bn in layers) else ""
-            verb = train_verb(phrase)
-            message = (
-                f"{phrase} {verb} in {training_call(run.train)} at {run.train.pos.where} with "
-                f"{mom.describe(m)[:-1]}{default}): {assumed}. Lower the momentum to {target:g} so the statistics "
-                "follow your data"
-                + (
-                    f": `BatchNormalization(momentum={target:g})`."
-                    if layers
-                    else f" (set layer.momentum = {target:g} on its BN layers before compile())."
-                )
+            remedy = (
+                f": `BatchNormalization(momentum={target:g})`."
+                if layers
+                else f" (set layer.momentum = {target:g} on its BN layers before compile())."
             )
-            yield at(RULE.diagnostic(message, momentum=m, target=target), location)
+            detail = (
+                f"{first}trained in {training_call(run.train)} at {run.train.pos.where} with "
+                f"{mom.describe(m)[:-1]}{default}): {assumed}. Lower the momentum to {target:g} so the statistics "
+                f"follow your data{remedy}{last}"
+            )
+            headline = f"{subject} {train_verb(subject)} with slow momentum {m:g}"
+            yield at(RULE.diagnostic(headline, detail=detail, momentum=m, target=target), location)
+
+
+def _subject(layers: list) -> tuple[str, str]:
+    """(headline subject, the start of the detail) for BN layers a script creates."""
+    subject, where_created = created(layers)
+    return subject, f"{where_created}; " if where_created else ""
 
 
 RULE = Rule(
@@ -161,7 +181,8 @@ RULE = Rule(
     summary="BN momentum too slow for the planned training: moving statistics stay pretrained.",
     what=(
         "Finds BN layers that update their statistics during `fit()` with a momentum m whose "
-        "time constant 1/(1-m) is long compared with the training: T < 5/(1-m) planned steps, "
+        "time constant 1/(1-m) is long compared with the training: T < k/(1-m) planned steps "
+        "(k = `horizon-factor`, default 5: e^-5 = 0.7% of the old statistics left), "
         "or a dataset under 10,000 samples. Without any training context it fires only for BN "
         "layers of a pretrained base being fine-tuned with m >= 0.99, and says what it assumed. "
         "The message says where the statistics start: the pretrained data (a base), the "
@@ -178,7 +199,7 @@ RULE = Rule(
         "model is evaluated with statistics that never caught up with the data, so validation "
         "accuracy lags far behind training accuracy. PyTorch's default corresponds to m = 0.9."
     ),
-    fix_text="Sets momentum to max(0.9, 1 - 5/T) when the horizon T is known, else 0.9.",
+    fix_text="Sets momentum to max(0.9, 1 - k/T) when the horizon T is known (k = `horizon-factor`, default 5), else 0.9.",
     fix_safety=(
         "Unsafe: inference is unchanged, but the statistics will move faster in the next "
         "training run, which is the point and must be accepted."

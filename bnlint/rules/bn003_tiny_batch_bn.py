@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import ModelGraph
-from ._scripts import at, bn_phrase, label, train_verb, training_call
-from ._shared import by_owner, freeze_fix, training_bn, trains, where
+from ._scripts import at, bn_phrase, full_label, short_label, train_verb, training_call
+from ._shared import by_owner, freeze_fix, settings, training_bn, trains, where
 from .base import Example, Rule
 from .bn002_slow_bn_momentum import created
 
@@ -52,16 +52,17 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
     # Batch Renormalization is this rule's own advice for small batches (batch 1 still breaks it).
     candidates = [bn for bn in graph.bn_layers() if size == 1 or not bn.config.get("renorm")]
     for owner, group in by_owner(graph, training_bn(graph, candidates)).items():
-        path, phrase = where(owner, group)
+        path, subject, named = where(owner, group)
         severity, effect = consequence(size)
         advice = remedy(owner is not None, context.min_batch_size)
         fix = freeze_fix(group, "pretrained statistics kept") if owner is not None else None
         yield RULE.diagnostic(
-            f"{phrase} {trains(group)} with batch size {size} (from {source}; minimum {context.min_batch_size}): "
-            f"{effect}. {advice}",
+            f"{subject} {trains(group)} on batches of {size}",
+            detail=f"batch size {size} (from {source}; minimum {context.min_batch_size}): {effect}. {advice}{named}",
             layer=path,
             severity=severity,
             fix=fix,
+            settings=settings(group, "trainable", "renorm"),
         )
 
 
@@ -73,26 +74,31 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
         if size is None or size >= context.min_batch_size:
             continue
         source = run.context.sources.get("batch_size", "given")
+        # (headline subject, what the detail says first and last, pretrained)
         groups = [
-            (f"{bn_phrase(b)} of {'pretrained ' if b.pretrained else ''}base {label(b.base)}", b.pretrained)
+            (
+                f"{bn_phrase(b)} of {'pretrained ' if b.pretrained else ''}base {short_label(b.base)}",
+                "",
+                full_label(b.base),
+                b.pretrained,
+            )
             for b in run.bases
             if b.mode.updates_stats
         ]
         for pretrained in (True, False):
             own = [bn for bn, mode in run.bns if mode.updates_stats and (bn in run.loaded) == pretrained]
             if own:
-                groups.append((created(own) + (" (weights loaded before)" if pretrained else ""), pretrained))
-        for phrase, pretrained in groups:
+                subject, where_created = created(own)
+                loaded = " (weights loaded before)" if pretrained else ""
+                groups.append((subject + loaded, f"{where_created}; " if where_created else "", "", pretrained))
+        for subject, first, last, pretrained in groups:
             severity, effect = consequence(size)
-            yield at(
-                RULE.diagnostic(
-                    f"{phrase} {train_verb(phrase)} in {training_call(run.train)} with batch size {size} "
-                    f"(from {source}; minimum {context.min_batch_size}): {effect}. "
-                    f"{remedy(pretrained, context.min_batch_size)}",
-                    severity=severity,
-                ),
-                run.train.pos,
+            detail = (
+                f"{first}trained in {training_call(run.train)} with batch size {size} (from {source}; minimum "
+                f"{context.min_batch_size}): {effect}. {remedy(pretrained, context.min_batch_size)}{last}"
             )
+            headline = f"{subject} {train_verb(subject)} on batches of {size}"
+            yield at(RULE.diagnostic(headline, detail=detail, severity=severity), run.train.pos)
 
 
 RULE = Rule(

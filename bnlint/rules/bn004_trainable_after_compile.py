@@ -79,12 +79,12 @@ def _diagnostic(
     compile_line = f"{model}.compile() ({compiled.pos.where})" if compiled else f"{model}.compile()"
     if consumer is not None:  # Keras 3, GAN pattern
         return RULE.diagnostic(
-            f"`{change.text}` (after {compile_line}) is meant for the model compiled at {consumer.pos.where}, "
-            f"but on Keras 3 it also applies to '{model}' itself: its training function is built at its first "
-            f"training, {trained}, with this flag in force, so '{model}' does not train at all (measured with "
-            f"Keras 3.15.1: weight change 0.0, against 0.0019 on tf_keras). Set the flag back right before "
-            f"{model}.{train.method}(...) (and again before training the other model), or write a custom "
-            f"train_step.",
+            f"on Keras 3 this trainable change also applies to '{model}', which then does not train",
+            detail=f"`{change.text}` (after {compile_line}) is meant for the model compiled at {consumer.pos.where}, "
+            f"but the training function of '{model}' is built at its first training, {trained}, with this flag "
+            f"in force, so '{model}' does not train at all (measured with Keras 3.15.1: weight change 0.0, against "
+            f"0.0019 on tf_keras). Set the flag back right before {model}.{train.method}(...) (and again before "
+            "training the other model), or write a custom train_step.",
         )
     if facts.generation is Generation.KERAS3:
         why = (
@@ -102,7 +102,8 @@ def _diagnostic(
             edits=(Edit("text", f"{change.pos.line}", "insert-after", None, f"{indent}{compiled.text}\n"),),
         )
     return RULE.diagnostic(
-        f"`{change.text}` comes after {compile_line} and {trained} runs without a new compile(): {why}. "
+        f"trainable change is ignored: '{model}' is not compiled again before training",
+        detail=f"`{change.text}` comes after {compile_line} and {trained} runs without a new compile(): {why}. "
         f"Call {model}.compile(...) again after changing trainable.",
         fix=fix,
     )

@@ -8,6 +8,7 @@ import numpy as np
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import ModelGraph
+from ._shared import settings
 from .base import Example, Rule
 
 CONSTANT_INITIALIZERS = {"ones": 1.0, "zeros": 0.0}
@@ -50,10 +51,12 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
             continue  # an untrained layer: nothing learned, nothing stale
         trained = ", ".join(f"{name} moved by up to {delta:.3g}" for name, delta in moved.items())
         yield RULE.diagnostic(
-            f"BN layer '{bn.name}' was trained ({trained}) but its moving_mean is still all "
-            f"{start['moving_mean']:g} and moving_variance all {start['moving_variance']:g}: the statistics were "
-            "never updated, so inference normalizes with the initial values instead of the data's statistics.",
+            f"BN layer '{bn.name}' was trained but its moving statistics were never updated",
+            detail=f"{trained}, but its moving_mean is still all {start['moving_mean']:g} and moving_variance all "
+            f"{start['moving_variance']:g}, so inference normalizes with the initial values instead of the data's "
+            "statistics.",
             layer=bn.path,
+            settings=settings([bn], "momentum", "trainable"),
         )
 
 

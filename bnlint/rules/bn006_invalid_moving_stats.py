@@ -7,7 +7,7 @@ import numpy as np
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import ModelGraph
-from ._shared import plural
+from ._shared import plural, settings
 from .base import Example, Rule
 
 DENSE_BN = "inp = keras.Input((16,))\nx = layers.Dense(8)(inp)\nbn = layers.BatchNormalization()\nx = bn(x)\n"
@@ -47,11 +47,12 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
         if not found:
             continue
         yield RULE.diagnostic(
-            f"BN layer '{bn.name}' has invalid weights in {int(affected.sum())} of "
-            f"{plural(affected.size, 'channel')}: {'; '.join(found)}. Those channels output NaN or garbage "
-            "in inference; the training that wrote them diverged or the file is corrupt.",
+            f"BN layer '{bn.name}' has invalid weights in {int(affected.sum())} of {plural(affected.size, 'channel')}",
+            detail=f"{'; '.join(found)}. Those channels output NaN or garbage in inference; the training that wrote "
+            "them diverged or the file is corrupt.",
             layer=bn.path,
             channels=int(affected.sum()),
+            settings=settings([bn], "epsilon"),
         )
 
 

@@ -50,14 +50,15 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
             continue  # clipping starts closed: the warm-up state
         groups[(rmax, dmax)].append(bn)
     for (rmax, dmax), group in groups.items():
-        path, phrase = where(None, group)
+        path, subject, named = where(None, group)
         yield RULE.diagnostic(
-            f"{phrase} {'uses' if len(group) == 1 else 'use'} Batch Renormalization with rmax={_bound(rmax)}, dmax={_bound(dmax)} from the first "
-            f"step: the corrections r and d are computed against moving statistics that still hold their "
-            f"initial values. The paper keeps rmax=1, dmax=0 (plain BN) for about {WARMUP_STEPS:,} steps and then "
-            "relaxes them gradually to rmax=3, dmax=5; save the model with the closed clipping and widen it "
-            "from a callback.",
+            f"{subject} {'uses' if len(group) == 1 else 'use'} Batch Renormalization without a warm-up",
+            detail=f"rmax={_bound(rmax)}, dmax={_bound(dmax)} from the first step: the corrections r and d are "
+            "computed against moving statistics that still hold their initial values. The paper keeps rmax=1, "
+            f"dmax=0 (plain BN) for about {WARMUP_STEPS:,} steps and then relaxes them gradually to rmax=3, dmax=5; "
+            f"save the model with the closed clipping and widen it from a callback.{named}",
             layer=path,
+            settings={"renorm": "True", "renorm_clipping": f"rmax={_bound(rmax)}, dmax={_bound(dmax)}"},
         )
 
 
@@ -75,12 +76,13 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
             continue
         yield at(
             RULE.diagnostic(
-                f"BatchNormalization(renorm=True) at {bn.pos.where} clips with rmax={_bound(rmax)}, "
-                f"dmax={_bound(dmax)} from the first step, and no callback in this script widens them: the "
-                "corrections r and d are computed against moving statistics that still hold their initial "
-                "values. Start with renorm_clipping={'rmax': 1, 'rmin': 1, 'dmax': 0} (plain BN) for about "
-                f"{WARMUP_STEPS:,} steps, then relax the bounds from a callback up to rmax=3, dmax=5 (the "
-                "paper's schedule; use variables for the bounds so the change reaches the traced step)."
+                "BatchNormalization(renorm=True) starts without a warm-up",
+                detail=f"at {bn.pos.where} it clips with rmax={_bound(rmax)}, dmax={_bound(dmax)} from the first "
+                "step, and no callback in this script widens them: the corrections r and d are computed against "
+                "moving statistics that still hold their initial values. Start with renorm_clipping={'rmax': 1, "
+                f"'rmin': 1, 'dmax': 0}} (plain BN) for about {WARMUP_STEPS:,} steps, then relax the bounds from a "
+                "callback up to rmax=3, dmax=5 (the paper's schedule; use variables for the bounds so the change "
+                "reaches the traced step).",
             ),
             bn.pos,
         )

@@ -43,11 +43,11 @@ def redundant_bias(graph: ModelGraph, layer: Layer) -> list[Layer] | None:
     return users
 
 
-CANCELS = ", over the channel axis: BN subtracts the per-channel mean, so the bias cancels and only costs parameters."
+CANCELS = "over the channel axis, BN subtracts the per-channel mean, so the bias cancels and only costs parameters."
 
 
 def single(layer: Layer, users: list[Layer]) -> str:
-    return f"{layer.class_name} '{layer.name}' has use_bias=True but feeds only BN layer '{users[0].name}'"
+    return f"{layer.class_name} '{layer.name}' has a bias that BN layer '{users[0].name}' cancels"
 
 
 def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
@@ -63,13 +63,14 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
             edits += [Edit("weights", bn.path, "moving_mean", None, {"minus_bias_of": layer.path}) for bn in users]
         if len(pairs) == 1:
             layer, users = pairs[0]
-            subject, where = single(layer, users), layer.path
+            subject, names, where = single(layer, users), "", layer.path
         else:
-            names = ", ".join(layer.name for layer, _ in pairs[:3]) + (", ..." if len(pairs) > 3 else "")
-            subject = f"{plural(len(pairs), 'layer')} with use_bias=True ({names}) feed only a BN layer each"
+            subject = f"{plural(len(pairs), 'layer')} with use_bias=True feed only a BN layer each"
+            names = ", ".join(layer.name for layer, _ in pairs[:3]) + (", ..." if len(pairs) > 3 else "") + "; "
             where = parent.path if parent is not None else pairs[0][0].path
         yield RULE.diagnostic(
-            f"{subject}{CANCELS} Fold it into the BN (moving_mean -= bias) and set use_bias=False.",
+            subject,
+            detail=f"{names}{CANCELS} Fold it into the BN (moving_mean -= bias) and set use_bias=False.",
             layer=where,
             fix=Fix(
                 description=f"fold the bias of {plural(len(pairs), 'layer')} into the following BN's moving_mean "
@@ -85,7 +86,7 @@ def per_layer(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnosti
     for layer in graph.layers():
         users = redundant_bias(graph, layer)
         if users:
-            yield RULE.diagnostic(f"{single(layer, users)}{CANCELS} Set use_bias=False on it.", layer=layer.path)
+            yield RULE.diagnostic(single(layer, users), detail=f"{CANCELS} Set use_bias=False on it.", layer=layer.path)
 
 
 def check_script(facts, context: TrainingContext) -> Iterable[Diagnostic]:

@@ -6,6 +6,7 @@ from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import ModelGraph
 from ._scripts import structure_findings
+from ._shared import settings
 from ._wiring import (
     DIM_ORDERING,
     bn_axis,
@@ -48,10 +49,12 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
         new = [channel % rank] if isinstance(old, list) and rank else channel
         relation = "its input comes from" if source is upstream(bn) else "its output feeds"
         yield RULE.diagnostic(
-            f"BN layer '{bn.name}' normalizes axis {axis}, but {relation} {source.class_name} "
-            f"'{source.name}' ({data_format}), whose channel axis is {channel}: BN keeps one mean and variance per "
-            f"position along axis {axis} instead of per channel, and the model only works for that input size.",
+            f"BN layer '{bn.name}' normalizes axis {axis}, not the channel axis {channel}",
+            detail=f"{relation} {source.class_name} '{source.name}' ({data_format}), whose channel axis is "
+            f"{channel}: BN keeps one mean and variance per position along axis {axis} instead of per channel, and "
+            "the model only works for that input size.",
             layer=bn.path,
+            settings=settings([bn], "axis"),
             fix=Fix(
                 description=f"set axis={new} on '{bn.name}'",
                 applicability="unsafe",  # the BN variables change shape: they must be re-initialized

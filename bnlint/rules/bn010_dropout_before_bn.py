@@ -6,7 +6,7 @@ from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import ModelGraph
 from ._scripts import structure_findings
-from ._shared import mode
+from ._shared import mode, settings
 from ._wiring import DROPOUT, upstream
 from .base import Example, Rule
 
@@ -25,11 +25,12 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
         if mode(graph, bn).updates_stats is False:
             continue  # frozen statistics never see dropout's noise
         yield RULE.diagnostic(
-            f"{source.class_name} '{source.name}' (rate {rate:g}) feeds BN layer '{bn.name}': in training BN's "
-            f"moving variance is estimated on inputs that dropout scales by 1/(1-{rate:g}) and zeroes, in "
-            "inference dropout is off and that variance no longer matches (the variance shift of Li et al., "
-            "2019). Move the dropout after the BN layer (or after the last BN of the block).",
+            f"{source.class_name} '{source.name}' (rate {rate:g}) feeds BN layer '{bn.name}'",
+            detail=f"in training BN's moving variance is estimated on inputs that dropout scales by 1/(1-{rate:g}) "
+            "and zeroes, in inference dropout is off and that variance no longer matches (the variance shift of Li "
+            "et al., 2019). Move the dropout after the BN layer (or after the last BN of the block).",
             layer=bn.path,
+            settings=settings([bn], "momentum", "trainable"),
         )
 
 

@@ -8,7 +8,7 @@ from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import Generation, Layer, ModelGraph
 from ..semantics import frozen_by
-from ._shared import mode, plural
+from ._shared import mode, plural, settings
 from .base import Example, Rule
 
 FROZEN_BASE = (
@@ -47,22 +47,24 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
             if owner is group[0]
             else f"{plural(len(group), 'BN layer')} of '{owner.name}' {'is' if len(group) == 1 else 'are'}"
         )
-        message = (
-            f"{what} frozen (trainable=False), but the model was saved by {writer(graph.keras_version)}, which "
-            "still normalizes frozen BN with the statistics of each training batch: training sees other "
-            "activations than inference, the classic fine-tuning accuracy gap (keras#9965)."
+        detail = (
+            f"the model was saved by {writer(graph.keras_version)}, which still normalizes frozen (trainable=False) "
+            "BN with the statistics of each training batch: training sees other activations than inference, the "
+            "classic fine-tuning accuracy gap (keras#9965)."
         )
         if any(mode(graph, bn).updates_stats for bn in group):
-            message += " Before Keras 2.1.3 frozen BN layers even keep updating their moving statistics."
-        message += " Pass training=False to those BN calls (or load and train the model with TF 2)."
+            detail += " Before Keras 2.1.3 frozen BN layers even keep updating their moving statistics."
+        detail += " Pass training=False to those BN calls (or load and train the model with TF 2)."
         if graph.keras_version == AMBIGUOUS_VERSION:
-            message += (
+            detail += (
                 f" Note: TF 2.0 and 2.1 also write '{AMBIGUOUS_VERSION}' and already keep frozen BN in inference "
                 "mode; if this model comes from TF 2.0/2.1, this finding does not apply."
             )
         yield RULE.diagnostic(
-            message,
+            f"{what} frozen but still normalized with batch statistics",
+            detail=detail,
             layer=owner.path,
+            settings=settings(group, "trainable"),
             fix=Fix(
                 description=f"pass training=False on the calls of {plural(len(group), 'frozen BN layer')}",
                 applicability="safe",

@@ -7,8 +7,8 @@ from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import Generation, ModelGraph
-from ._scripts import at, bn_phrase, change, first_training, freeze_code, label, training_call
-from ._shared import by_momentum, freeze_fix, plural, training_bn
+from ._scripts import at, bn_phrase, change, first_training, freeze_code, full_label, short_label, training_call
+from ._shared import by_momentum, freeze_fix, plural, settings, training_bn
 from .base import Example, Rule
 
 if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
@@ -30,12 +30,14 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
         slowest = max(by_momentum(trains))
         what = f"base '{target.name}'" if target.bn_layers() else f"BN layer '{target.name}'"
         yield RULE.diagnostic(
-            f"{what} is called with training=False, but Keras 3's fit() overrides a nested "
-            f"training=False (keras#20285): {plural(len(trains), 'BN layer')} are trainable and will update "
-            f"their moving statistics (momentum {momenta}; {mom.pct(mom.remaining(slowest, 100))} of the "
-            f"pretrained statistics left after 100 steps). Set trainable=False on those BN layers.",
+            f"{what} is called with training=False, but Keras 3's fit() ignores it",
+            detail=f"fit() overrides a nested training=False (keras#20285): {plural(len(trains), 'BN layer')} are "
+            f"trainable and will update their moving statistics (momentum {momenta}; "
+            f"{mom.pct(mom.remaining(slowest, 100))} of the pretrained statistics left after 100 steps). Set "
+            "trainable=False on those BN layers.",
             layer=target.path,
             fix=freeze_fix(trains, "what training=False meant"),
+            settings=settings(trains, "momentum", "trainable"),
         )
 
 
@@ -52,14 +54,18 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
         call = base_run.guarded[0].pos.line
         unfrozen = change(facts, base_run.flags.at)
         momentum = f" (momentum {max(base.momentum):g})" if base.momentum else ""
+        bns = bn_phrase(base_run)
+        unfreezing = f"{unfrozen} leaves {bns} trainable" if unfrozen else f"nothing freezes {bns}"
+        detail = (
+            f"training=False at line {call}, but {unfreezing}, and Keras 3's fit() overrides a nested training=False "
+            f"(keras#20285): they update their moving statistics{momentum} in "
+            f"{training_call(run.train)} at {run.train.pos.where}. After unfreezing, freeze them: "
+            f"`{freeze_code(base)}`.{full_label(base)}"
+        )
         yield at(
             RULE.diagnostic(
-                f"{label(base)} is called with training=False (line {call}), but "
-                + (f"{unfrozen} leaves" if unfrozen else "nothing freezes")
-                + f" {bn_phrase(base_run)} trainable, and Keras 3's fit() overrides a nested training=False "
-                f"(keras#20285): they update their moving statistics{momentum} in "
-                f"{training_call(run.train)} at {run.train.pos.where}. After unfreezing, freeze "
-                f"them: `{freeze_code(base)}`.",
+                f"{short_label(base)} is called with training=False, but Keras 3's fit() ignores it",
+                detail=detail,
                 layer=base.name,
             ),
             base_run.flags.at or base_run.guarded[0].pos,

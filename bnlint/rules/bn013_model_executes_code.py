@@ -68,18 +68,23 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
         if found:
             bytecode = any(item.startswith("Python bytecode") for item in found)
             yield RULE.diagnostic(
-                f"{layer.class_name} '{layer.name}' runs code when the model is loaded: {'; '.join(found)}"
-                f"{BYTECODE_NOTE if bytecode else ''}. bnlint did not run it; load the model only if you trust "
-                "its source.",
+                f"{layer.class_name} '{layer.name}' runs code when the model is loaded",
+                detail=f"{'; '.join(found)}{BYTECODE_NOTE if bytecode else ''}. bnlint did not run it; load the model "
+                "only if you trust its source.",
                 layer=layer.path,
             )
-    for member in graph.code_members:
-        yield RULE.diagnostic(f"{member}. bnlint loaded none of it; load the model only if you trust its source.")
+    for member in graph.code_members:  # "archive member 'x' is a pickle: unpickling it runs code"
+        headline, _, why = member.rpartition(": ")  # (the last ": ": a member's name may hold one)
+        yield RULE.diagnostic(
+            headline or why,
+            detail=f"{why + '. ' if headline else ''}bnlint loaded none of it; load the model only if you trust "
+            "its source.",
+        )
     found = list(dict.fromkeys(findings(graph.training_config or {})))
     if found:
         yield RULE.diagnostic(
-            f"the training configuration runs code when the model is compiled on load: {'; '.join(found)}. "
-            "Load it with compile=False unless you trust its source.",
+            "the training configuration runs code when the model is compiled on load",
+            detail=f"{'; '.join(found)}. Load it with compile=False unless you trust its source.",
         )
 
 

@@ -7,8 +7,28 @@ from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import Generation, ModelGraph
-from ._scripts import at, bn_phrase, change, first_training, freeze_code, label, train_verb, training_call, wiring
-from ._shared import adapt_instead, by_momentum, freeze_fix, if_fine_tuned, plural, statistics_state, training_bn
+from ._scripts import (
+    at,
+    bn_phrase,
+    change,
+    first_training,
+    freeze_code,
+    full_label,
+    short_label,
+    train_verb,
+    training_call,
+    wiring,
+)
+from ._shared import (
+    adapt_instead,
+    by_momentum,
+    freeze_fix,
+    if_fine_tuned,
+    plural,
+    settings,
+    statistics_state,
+    training_bn,
+)
 from .base import Example, Rule
 
 if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
@@ -33,14 +53,15 @@ def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
         exported = graph.exported
         yield RULE.diagnostic(
             f"{if_fine_tuned(graph)}{plural(len(trains), 'BN layer')} of pretrained base '{base.name}' "
-            f"{'will train' if exported else 'train during fine-tuning'}: "
-            f"their moving statistics are overwritten by your data at momentum {slowest:g} "
+            f"{'will train' if exported else 'train during fine-tuning'}",
+            detail=f"their moving statistics are overwritten by your data at momentum {slowest:g} "
             f"({mom.pct(mom.remaining(slowest, steps))} of the pretrained statistics left {when}). "
             f"Keras' guide: keep them in inference mode -- {keep}."
             + adapt_instead(slowest, horizon[0] if horizon else None),
             layer=base.path,
             severity=Severity.INFO if exported else None,
             fix=freeze_fix(trains, "pretrained statistics kept"),
+            settings=settings(trains, "momentum", "trainable"),
         )
 
 
@@ -72,14 +93,17 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
             )
         else:
             keep = f"call it as {base.name}(x, training=False), or freeze the BN layers"
-        message = (
-            f"{bn_phrase(base_run)} of pretrained base {label(base)} {train_verb(bn_phrase(base_run))} in "
-            f"{training_call(run.train)} at {run.train.pos.where}"
+        bns = bn_phrase(base_run)
+        detail = (
+            f"trained in {training_call(run.train)} at {run.train.pos.where}"
             + (f" after {unfrozen}" if unfrozen else "")
             + f": {why}. Their moving statistics are overwritten by your data{numbers}. Keras' guide: keep them "
-            f"in inference mode -- {keep}." + adapt_instead(momentum, horizon[0] if horizon else None)
+            f"in inference mode -- {keep}."
+            + adapt_instead(momentum, horizon[0] if horizon else None)
+            + full_label(base)
         )
-        yield at(RULE.diagnostic(message, layer=base.name), base_run.flags.at or base.pos)
+        headline = f"{bns} of pretrained base {short_label(base)} {train_verb(bns)} during fine-tuning"
+        yield at(RULE.diagnostic(headline, detail=detail, layer=base.name), base_run.flags.at or base.pos)
     yield from _loaded_models(facts, context)
 
 
@@ -99,14 +123,14 @@ def _loaded_models(facts: ScriptFacts, context: TrainingContext) -> Iterable[Dia
         steps, when = (horizon[0], f"after {horizon[1]}") if horizon else (100, "after 100 steps")
         count = f"{len(loaded)} BN layer{'s' * (len(loaded) != 1)}"
         model = run.train.model
-        message = (
-            f"{count} of '{model.name}', whose weights were loaded (pretrained) before, train in "
-            f"{training_call(run.train)} at {run.train.pos.where}: their moving statistics are "
+        detail = (
+            f"trained in {training_call(run.train)} at {run.train.pos.where}: their moving statistics are "
             f"overwritten by your data at momentum {momentum:g} ({mom.pct(mom.remaining(momentum, steps))} of the "
             f"pretrained statistics left {when}). Keras' guide: keep them in inference mode -- set trainable=False "
             "on the BN layers before compile()." + adapt_instead(momentum, horizon[0] if horizon else None)
         )
-        yield at(RULE.diagnostic(message, layer=model.name), run.train.pos)
+        headline = f"{count} of '{model.name}' with loaded pretrained weights {train_verb(count)} during fine-tuning"
+        yield at(RULE.diagnostic(headline, detail=detail, layer=model.name), run.train.pos)
 
 
 RULE = Rule(

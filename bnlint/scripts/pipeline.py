@@ -168,13 +168,17 @@ def lint_script(path: str, kind: str, checks: Iterable, context: TrainingContext
     defaults = f" (with the script's defaults: {', '.join(facts.settings)})" if facts.settings else ""
     suppressions = scan(source.text)
     found: list[Diagnostic] = []
+    lines = source.text.split("\n")
     for check in checks:
         for diagnostic in check(facts, context):
             if suppressions.hides(diagnostic.code, diagnostic.line):
                 continue
-            diagnostic.message += defaults
+            diagnostic.detail += defaults  # the headline stays short
+            if diagnostic.line is not None and 0 < diagnostic.line <= len(lines):
+                diagnostic.extra["source_line"] = lines[diagnostic.line - 1]  # the full output's code frame
             if source.cells:
                 diagnostic.message = _cell_lines(source, diagnostic.message)
+                diagnostic.detail = _cell_lines(source, diagnostic.detail)
                 if diagnostic.line is not None:
                     diagnostic.cell, diagnostic.line = source.locate(diagnostic.line)
             found.append(diagnostic)
