@@ -18,6 +18,7 @@ def lint(
     epochs: int | None = None,
     steps: int | None = None,
     min_batch_size: int | None = None,
+    horizon_factor: int | None = None,
     keras_version: str | None = None,
 ) -> dict[str, Any]:
     """Lint models, scripts and notebooks; returns the same data as `--format json`."""
@@ -31,6 +32,7 @@ def lint(
         epochs=epochs,
         steps=steps,
         min_batch_size=min_batch_size,
+        horizon_factor=horizon_factor,
         keras_version=keras_version,
     )
     options = Options(select=tuple(select), ignore=tuple(ignore), context=context)
@@ -53,7 +55,7 @@ def fix(
 ) -> dict[str, Any]:
     """Fix models (in place, or into `output`); returns the same data as
     `--fix --format json` (`diff=True`: compute the changes, write nothing). `context`
-    takes lint()'s dataset_size, batch_size, epochs, steps, min_batch_size, keras_version."""
+    takes lint()'s dataset_size, batch_size, epochs, steps, min_batch_size, horizon_factor, keras_version."""
     from .context import from_options
     from .fixing import FixOptions, fix_paths, report
     from .linting import Options

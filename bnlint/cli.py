@@ -5,6 +5,7 @@ Only wiring lives here: options become lint Options, results go to a formatter.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -19,7 +20,8 @@ from .fix_cli import fix_options
 from .fix_cli import requested as fixing_requested
 from .fix_cli import run as run_fixes
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json")  # `rules` and `inspect`
+OUTPUT_FORMATS = ("full", "concise", "json", "sarif", "github", "gitlab")
 
 
 class DefaultGroup(click.Group):
@@ -61,57 +63,120 @@ def _codes(value: str | None) -> tuple[str, ...]:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--select", help="Comma-separated rule codes or prefixes to run (default: all).")
+@click.option("--extend-select", help="Rule codes or prefixes to run on top of the selected ones.")
 @click.option("--ignore", help="Comma-separated rule codes or prefixes to skip.")
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--output-format",
+    "--format",
+    "output_format",
+    type=click.Choice(["text", *OUTPUT_FORMATS]),
+    help="full (default on a terminal), concise (one line per finding; default when piped), json, sarif, "
+    "github (workflow commands), gitlab (Code Quality report).",
+)
+@click.option("--output-file", type=click.Path(dir_okay=False), help="Write the output to this file.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.option("--statistics", is_flag=True, help="Count the findings per rule instead of listing them.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (2 still means a file was unreadable).")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info"]),
+    default="info",
+    show_default=True,
+    help="The least severity that makes the exit status 1.",
+)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this configuration file.")
+@click.option("--force-exclude", is_flag=True, help="Apply `exclude` to paths named on the command line too.")
+@click.option("--show-settings", is_flag=True, help="Print the settings each file would be linted with, and exit.")
+@click.option("--show-files", is_flag=True, help="Print the files that would be linted, and exit.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Processes to lint with [the CPUs available].")
 @click.option("--dataset-size", type=click.IntRange(min=1), help="Training samples per epoch.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Planned training epochs.")
 @click.option("--steps", type=click.IntRange(min=1), help="Planned optimizer steps (overrides epochs).")
 @click.option("--min-batch-size", type=click.IntRange(min=1), help="Smallest batch BN may train on [16].")
+@click.option(
+    "--horizon-factor",
+    type=click.IntRange(min=1),
+    help="BN002: time constants 1/(1-m) the training must last for the old statistics to count as forgotten [5].",
+)
 @click.option("--keras-version", help="Keras that scripts run on, e.g. 3 or 2.15 (default: from imports and installs).")
 @LIMIT_OPTION
 @fix_options
-def check(
-    paths,
-    select,
-    ignore,
-    output_format,
-    dataset_size,
-    batch_size,
-    epochs,
-    steps,
-    min_batch_size,
-    keras_version,
-    limit,
-    **fix,
-):
+def check(paths, **flags):
     """Lint saved models (.keras, .h5, SavedModel directories), scripts and notebooks."""
-    from .linting import Options, exit_status, lint_paths, report
+    from .linting import Options, available_cpus, exit_status, files_to_lint, lint_paths, settings_for
 
     context = from_options(
         "command line",
-        dataset_size=dataset_size,
-        batch_size=batch_size,
-        epochs=epochs,
-        steps=steps,
-        min_batch_size=min_batch_size,
-        keras_version=keras_version,
+        **{
+            key: flags.pop(key)
+            for key in (
+                "dataset_size",
+                "batch_size",
+                "epochs",
+                "steps",
+                "min_batch_size",
+                "horizon_factor",
+                "keras_version",
+            )
+        },
     )
-    options = Options(select=_codes(select), ignore=_codes(ignore), context=context, limits=_limits(limit))
-    if fixing_requested(fix):
-        sys.exit(run_fixes(paths, options, fix, output_format))
-    results = lint_paths(paths, options)
-    if output_format == "json":
-        click.echo(json.dumps(report(results), indent=2))
-    else:
-        from rich.console import Console  # imported only for text output: JSON runs start faster
+    limits = _limits(flags.pop("limit"))
+    options = Options(
+        select=_codes(flags.pop("select")),
+        ignore=_codes(flags.pop("ignore")),
+        extend_select=_codes(flags.pop("extend_select")),
+        context=context,
+        limits=limits,
+        config=flags.pop("config_file"),
+        force_exclude=flags.pop("force_exclude"),
+    )
+    paths = paths or (".",)
+    if flags.pop("show_files"):
+        for path in files_to_lint(paths, options):
+            click.echo(path)
+        sys.exit(0)
+    if flags.pop("show_settings"):
+        from .output.settings import describe
 
-        from .output.text import render
+        for path in files_to_lint(paths, options):
+            click.echo(describe(path, settings_for(path, options), dict(limits)))
+        sys.exit(0)
+    fmt, output_file = flags.pop("output_format"), flags.pop("output_file")
+    color, statistics = flags.pop("color"), flags.pop("statistics")
+    exit_zero, fail_on, jobs = flags.pop("exit_zero"), flags.pop("fail_on"), flags.pop("jobs")
+    if fixing_requested(flags):
+        sys.exit(run_fixes(paths, options, flags, "json" if fmt == "json" else "text"))
+    if fmt in (None, "text"):
+        fmt = "full" if output_file is None and sys.stdout.isatty() else "concise"
+    if statistics and fmt not in ("full", "concise"):
+        raise click.UsageError("--statistics prints text: it cannot be combined with --output-format " + fmt)
+    results = lint_paths(paths, options, jobs=jobs or available_cpus())
+    from .diagnostics import Severity
+    from .output import write
 
-        render(results, Console(highlight=False), Console(stderr=True, highlight=False))
-    sys.exit(exit_status(results))
+    with _output(output_file) as out:
+        write(results, fmt, out, sys.stderr, color, statistics)
+    sys.exit(exit_status(results, Severity(fail_on), exit_zero))
+
+
+@contextlib.contextmanager
+def _output(path: str | None):
+    """stdout, or the --output-file (written whole, then renamed into place)."""
+    if path is None:
+        yield sys.stdout
+        return
+    import io
+
+    buffer = io.StringIO()
+    yield buffer
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(buffer.getvalue())
+    except OSError as exc:
+        raise InputError(f"cannot write --output-file {path} ({exc.strerror or exc})") from None
 
 
 @main.command()

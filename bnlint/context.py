@@ -1,6 +1,7 @@
 """The training context (dataset size, batch size, horizon) a lint run assumes.
 
-Sources, highest priority first: CLI options, `[tool.bnlint]` in pyproject.toml,
+Sources, highest priority first: CLI options, the configuration file (bnlint.toml,
+.bnlint.toml or `[tool.bnlint]` in pyproject.toml),
 the linted script, the model file itself, defaults. Every value remembers where it
 came from, so that findings can say what they assumed.
 """
@@ -8,16 +9,17 @@ came from, so that findings can say what they assumed.
 from __future__ import annotations
 
 import math
-import os
 import re
-import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import InputError
 
-FIELDS = ("dataset_size", "batch_size", "epochs", "steps", "min_batch_size")
+FIELDS = ("dataset_size", "batch_size", "epochs", "steps", "min_batch_size", "horizon_factor")
 DEFAULT_MIN_BATCH_SIZE = 16
+# BN002: statistics count as forgotten after this many time constants 1/(1-m) (e^-5: 0.7% left)
+DEFAULT_HORIZON_FACTOR = 5
+THRESHOLDS = ("min_batch_size", "horizon_factor")  # fields with a default: set only when a source names them
 FROM_OPTIMIZER = "optimizer iterations in the file"
 KERAS_VERSION = re.compile(r"[123](\.\d+){0,2}")
 
@@ -29,6 +31,7 @@ class TrainingContext:
     epochs: int | None = None
     steps: int | None = None
     min_batch_size: int = DEFAULT_MIN_BATCH_SIZE
+    horizon_factor: int = DEFAULT_HORIZON_FACTOR
     keras_version: str | None = None  # the Keras a script targets (models record their own)
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -37,12 +40,16 @@ class TrainingContext:
 
         `source` names where the new values come from (e.g. "model file")."""
         source = values.pop("source")
-        updates = {k: v for k, v in values.items() if v is not None and getattr(self, k) is None}
+        updates = {k: v for k, v in values.items() if v is not None and not self.given(k)}
         if not updates:
             return self
         sources = dict(self.sources)
         sources.update({k: source for k in updates})
         return replace(self, sources=sources, **updates)
+
+    def given(self, name: str) -> bool:
+        """Whether a source set `name` (a threshold always has a value: its default)."""
+        return name in self.sources if name in THRESHOLDS else getattr(self, name) is not None
 
     def horizon(self) -> tuple[int, str] | None:
         """Optimizer steps T and a phrase saying where T comes from; None if unknown."""
@@ -64,7 +71,7 @@ class TrainingContext:
         parts = [
             f"{name.replace('_', '-')}={getattr(self, name)} ({self.sources.get(name, 'default')})"
             for name in FIELDS
-            if getattr(self, name) is not None and (name != "min_batch_size" or name in self.sources)
+            if self.given(name)
         ]
         return ", ".join(parts) if parts else "none (no dataset size, batch size or steps known)"
 
@@ -81,37 +88,3 @@ def from_options(source: str, **values: Any) -> TrainingContext:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise InputError(f"{key.replace('_', '-')} must be a positive integer in {source}")
     return TrainingContext(sources={k: source for k in clean}, **clean)
-
-
-def find_pyproject(start: str) -> str | None:
-    """The nearest pyproject.toml at or above `start`."""
-    here = os.path.abspath(start if os.path.isdir(start) else os.path.dirname(start) or ".")
-    while True:
-        candidate = os.path.join(here, "pyproject.toml")
-        if os.path.isfile(candidate):
-            return candidate
-        parent = os.path.dirname(here)
-        if parent == here:
-            return None
-        here = parent
-
-
-def load_settings(pyproject: str) -> dict[str, Any]:
-    """`[tool.bnlint]` with dashes turned into underscores; {} if there is none."""
-    try:
-        with open(pyproject, "rb") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise InputError(f"{pyproject}: cannot read [tool.bnlint] ({exc})") from None
-    if b"bnlint" not in text:  # however the table is spelled, its name is in the file
-        return {}  # most projects: no TOML parser loaded, and a broken file is not ours to judge
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    try:
-        data = tomllib.loads(text.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{pyproject}: cannot read [tool.bnlint] ({exc})") from None
-    table = data.get("tool", {}).get("bnlint", {})
-    return {key.replace("-", "_"): value for key, value in table.items()}

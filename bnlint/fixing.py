@@ -20,7 +20,7 @@ from .edits import Change, Unsupported, apply_fix
 from .errors import InputError
 from .graph import generation_of
 from .limits import in_force
-from .linting import FileResult, Options, error_boundary, limits_for, lint_file
+from .linting import FileResult, Options, error_boundary, files_to_lint, limits_for, lint_file
 from .readers.keras_config import build_root
 from .semantics import bn_mode
 
@@ -90,10 +90,8 @@ class FixReport:
 
 
 def fix_paths(paths: list[str], options: Options, fix_options: FixOptions) -> list[FixReport]:
-    from .detect import discover
-
     check_output_option(paths, fix_options.output)
-    return [fix_file(path, options, fix_options) for path in discover(paths)]
+    return [fix_file(path, options, fix_options) for path in files_to_lint(paths, options)]
 
 
 def report(reports: list[FixReport]) -> dict[str, Any]:

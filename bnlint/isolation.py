@@ -1,4 +1,5 @@
-"""Reading a model file in a forked child with a deadline.
+"""Linting a file in a forked child with a deadline (every model file; any file after a
+parallel worker died).
 
 The HDF5 library can loop forever on a corrupt file (a zeroed object header inside a global
 heap collection: its parser never advances, found by tests/fuzz_harness.py), and nothing in
@@ -58,9 +59,9 @@ def run_isolated(function: Callable[[], T], seconds: int) -> T:
             f"reading the file took longer than {seconds} s (limit max-seconds): a corrupt structure can "
             "make the HDF5 library loop"
         )
-    os.waitpid(pid, 0)
+    _, status = os.waitpid(pid, 0)
     if not data:
-        raise InputError("reading the file crashed the HDF5 library (a corrupt file)")
+        raise InputError(_death(status))
     outcome = pickle.loads(data)  # noqa: S301 - our own child's bytes
     if outcome[0] == "ok":
         return outcome[1]
@@ -70,6 +71,16 @@ def run_isolated(function: Callable[[], T], seconds: int) -> T:
     if os.environ.get("BNLINT_TRACEBACK"):
         raise RuntimeError(f"in the reading process:\n{trace}")
     raise type(name, (Exception,), {})(message)
+
+
+def _death(status: int) -> str:
+    """Why the child ended without an answer: killed (the kernel's out-of-memory killer sends
+    SIGKILL) or crashed (a corrupt HDF5 file can make libhdf5 crash)."""
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
+        return "the process linting the file was killed (SIGKILL: out of memory?)"
+    if os.WIFSIGNALED(status):
+        return f"the process linting the file crashed ({signal.Signals(os.WTERMSIG(status)).name}: a corrupt file?)"
+    return "the process linting the file ended without an answer"
 
 
 def _read_until(fd: int, deadline: float) -> bytes | None:

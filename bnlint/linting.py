@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import __version__
-from .context import FROM_OPTIMIZER, TrainingContext, find_pyproject, from_options, load_settings
+from .config import Config, forget
+from .config import find as find_config
+from .config import load as load_config
+from .context import FROM_OPTIMIZER, THRESHOLDS, TrainingContext, from_options
 from .detect import discover, kind_of
 from .diagnostics import Diagnostic, Severity
 from .errors import InputError
@@ -53,22 +57,82 @@ class Options:
     ignore: tuple[str, ...] = ()
     context: TrainingContext = TrainingContext()
     limits: tuple[tuple[str, int], ...] = ()  # `--limit NAME=N`: over [tool.bnlint] and the defaults
+    extend_select: tuple[str, ...] = ()
+    config: str | None = None  # --config PATH: instead of the nearest configuration file
+    force_exclude: bool = False  # apply `exclude` to paths named on the command line too
 
 
-def lint_paths(paths: Iterable[str], options: Options) -> list[FileResult]:
-    return [lint_file(path, options) for path in discover(list(paths))]
+def lint_paths(paths: Iterable[str], options: Options, jobs: int = 1) -> list[FileResult]:
+    """Lint every input; with jobs > 1, in that many processes, in the same order as a
+    serial run (one file is always linted here: no start-up cost)."""
+    files = files_to_lint(paths, options)
+    if jobs <= 1 or len(files) <= 1:
+        return [lint_file(path, options) for path in files]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    results = []
+    with ProcessPoolExecutor(min(jobs, len(files)), mp_context=multiprocessing.get_context(method)) as pool:
+        # One task a file keeps every process busy to the end (a 100 MB model among 1,000 scripts).
+        futures = [pool.submit(lint_file, path, options) for path in files]
+        for path, future in zip(files, futures, strict=True):
+            try:
+                results.append(future.result())
+            except BrokenProcessPool:  # a worker died (the out-of-memory killer): the pool is gone
+                results.append(_lint_file_alone(path, options))
+    return results
+
+
+def _lint_file_alone(path: str, options: Options) -> FileResult:
+    """lint_file in a forked child of its own, so a file that kills its process is that
+    file's error line and nothing else is lost."""
+    from .isolation import run_isolated
+
+    result = FileResult(path=path)
+    with error_boundary(result):
+        return run_isolated(lambda: lint_file(path, options), settings_for(path, options).limits.max_seconds)
+    return result
+
+
+def available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def files_to_lint(paths: Iterable[str], options: Options) -> list[str]:
+    """What a run lints: directories searched, `exclude` applied to what the search finds
+    (and to the paths given too with --force-exclude, as pre-commit passes them)."""
+    forget()  # the start of every run
+    given = list(paths)
+    found = []
+    for path in discover(given):
+        named = path in given
+        if (not named or options.force_exclude) and _config_of(path, options).excluded(path):
+            continue
+        found.append(path)
+    return found
+
+
+def _config_of(path: str, options: Options) -> Config:
+    return load_config(options.config if options.config else find_config(path))
 
 
 def lint_file(path: str, options: Options) -> FileResult:
     result = FileResult(path=path)
     with error_boundary(result):
         result.kind = kind_of(path)
-        context, rules, limits = _settings_for(path, options)
-        with in_force(limits):
+        settings = settings_for(path, options)
+        with in_force(settings.limits):
             if result.kind in ("script", "notebook"):
-                _lint_script(path, result, rules, context)
+                _lint_script(path, result, settings.rules, settings.context)
             else:
-                _lint_model_isolated(path, result, rules, context, limits.max_seconds)
+                _lint_model_isolated(path, result, settings.rules, settings.context, settings.limits.max_seconds)
+        # ignore-layers: the model-side suppression (a model file has no comments)
+        result.diagnostics = [d for d in result.diagnostics if not settings.config.ignores_layer(d.layer)]
     result.diagnostics.sort(key=lambda d: (d.cell or 0, d.line or 0, d.layer or "", SEVERITY_ORDER[d.severity], d.code))
     return result
 
@@ -81,7 +145,9 @@ def error_boundary(result: FileResult) -> Iterator[None]:
     except InputError as exc:
         result.error = str(exc)
         result.keras_version = result.keras_version or exc.keras_version
-    except (OSError, MemoryError) as exc:
+    except MemoryError:
+        result.error = "ran out of memory while linting it (please report the file)"
+    except OSError as exc:
         result.error = f"cannot read ({exc})"
     except Exception as exc:  # noqa: BLE001 - one bad input must never hide the others
         if os.environ.get("BNLINT_TRACEBACK"):  # for bnlint's developers and its fuzzers
@@ -89,41 +155,40 @@ def error_boundary(result: FileResult) -> Iterator[None]:
         result.error = f"internal error while linting ({type(exc).__name__}: {exc}); please report it"
 
 
-def _settings_for(path: str, options: Options) -> tuple[TrainingContext, list[Rule], Limits]:
-    """Merge CLI options with [tool.bnlint] from the nearest pyproject.toml."""
-    context, select_codes, ignore_codes = options.context, list(options.select), list(options.ignore)
-    limits = DEFAULT_LIMITS
-    pyproject = find_pyproject(path)
-    if pyproject:
-        settings = load_settings(pyproject)
-        select_codes = select_codes or _codes(settings.pop("select", []), pyproject)
-        ignore_codes = ignore_codes or _codes(settings.pop("ignore", []), pyproject)
-        limit_keys = [key for key in settings if key.startswith("max_")]
-        limits = from_settings(limits, {key: settings.pop(key) for key in limit_keys}, pyproject)
-        file_context = from_options("pyproject.toml", **settings)
-        context = context.merged_under(source="pyproject.toml", **_values(file_context))
+@dataclass(frozen=True)
+class Settings:
+    """Everything that governs one file: its configuration merged under the command line."""
+
+    config: Config
+    context: TrainingContext
+    rules: list[Rule]
+    limits: Limits
+
+
+def settings_for(path: str, options: Options) -> Settings:
+    """The command line over the nearest configuration (or --config) over the defaults."""
+    config = load_config(options.config if options.config else find_config(path))
+    where = os.path.basename(config.source) if config.source else "defaults"
+    file_context = from_options(where, **config.context)
+    context = options.context.merged_under(source=where, **_values(file_context))
+    select_codes = list(options.select or config.select) + list(options.extend_select or config.extend_select)
+    if (options.extend_select or config.extend_select) and not (options.select or config.select):
+        select_codes = []  # extending "everything" is everything
+    ignore_codes = list(options.ignore or config.ignore) + list(config.ignored_codes(path))
+    limits = from_settings(DEFAULT_LIMITS, config.limits, config.source or "defaults")
     limits = from_settings(limits, dict(options.limits), "--limit")
-    return context, select(select_codes, ignore_codes), limits
+    return Settings(config, context, select(select_codes, ignore_codes), limits)
 
 
 def limits_for(path: str, options: Options) -> Limits:
     """The limits in force for one file (for verbs that read it again: --fix, inspect)."""
-    return _settings_for(path, options)[2]
-
-
-def _codes(value: Any, source: str) -> list[str]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InputError(f"{source}: select/ignore must be a list of rule codes")
-    return value
+    return settings_for(path, options).limits
 
 
 def _values(context: TrainingContext) -> dict[str, Any]:
-    names = ("dataset_size", "batch_size", "epochs", "steps", "keras_version")
-    return {name: getattr(context, name) for name in names} | (
-        {"min_batch_size": context.min_batch_size} if "min_batch_size" in context.sources else {}
-    )
+    """The fields a context's sources set (thresholds left at their defaults are not)."""
+    names = ("dataset_size", "batch_size", "epochs", "steps", "keras_version", *THRESHOLDS)
+    return {name: getattr(context, name) for name in names if context.given(name)}
 
 
 def _lint_model_isolated(
@@ -183,10 +248,14 @@ def _lint_script(path: str, result: FileResult, rules: list[Rule], context: Trai
     )
 
 
-def exit_status(results: list[FileResult]) -> int:
+def exit_status(results: list[FileResult], fail_on: Severity = Severity.INFO, exit_zero: bool = False) -> int:
+    """2 for a file that could not be (wholly) read; 1 for a finding at least as severe as
+    `fail_on` (unless exit_zero); else 0."""
     if any(r.error for r in results):
         return 2
-    return 1 if any(r.diagnostics for r in results) else 0
+    worst = SEVERITY_ORDER[fail_on]
+    failing = any(SEVERITY_ORDER[d.severity] <= worst for r in results for d in r.diagnostics)
+    return 1 if failing and not exit_zero else 0
 
 
 def report(results: list[FileResult]) -> dict[str, Any]:

@@ -25,11 +25,11 @@ def steps_to_one_percent(momentum: float) -> int:
     return math.ceil(math.log(0.01) / math.log(momentum))
 
 
-def suggested(steps: int | None) -> float:
-    """max(0.9, 1 - 5/T): forget the old statistics within the horizon, never below 0.9."""
+def suggested(steps: int | None, factor: int = FORGET_STEPS) -> float:
+    """max(0.9, 1 - factor/T): forget the old statistics within the horizon, never below 0.9."""
     if not steps:
         return FLOOR
-    return round(max(FLOOR, 1.0 - FORGET_STEPS / steps), 4)
+    return round(max(FLOOR, 1.0 - factor / steps), 4)
 
 
 def pct(fraction: float) -> str:

@@ -136,7 +136,7 @@ def test_unknown_setting_in_pyproject_is_a_clean_error(tmp_path, models):
     shutil.copy(models.path(*GOOD), tmp_path / "m.keras")
     result = run_cli(tmp_path / "m.keras")
     assert result.returncode == 2
-    assert "unknown setting 'batch-sise'" in result.stderr
+    assert "unknown setting 'batch_sise'" in result.stderr and "did you mean 'batch-size'?" in result.stderr
     assert "Traceback" not in result.stderr
 
 
