@@ -147,10 +147,10 @@ def check(paths, **flags):
     fmt, output_file = flags.pop("output_format"), flags.pop("output_file")
     color, statistics = flags.pop("color"), flags.pop("statistics")
     exit_zero, fail_on, jobs = flags.pop("exit_zero"), flags.pop("fail_on"), flags.pop("jobs")
-    if fixing_requested(flags):
-        sys.exit(run_fixes(paths, options, flags, "json" if fmt == "json" else "text"))
     if fmt in (None, "text"):
         fmt = "full" if output_file is None and sys.stdout.isatty() else "concise"
+    if fixing_requested(flags):
+        sys.exit(run_fixes(paths, options, flags, "json" if fmt == "json" else fmt))
     if statistics and fmt not in ("full", "concise"):
         raise click.UsageError("--statistics prints text: it cannot be combined with --output-format " + fmt)
     results = lint_paths(paths, options, jobs=jobs or available_cpus())

@@ -62,5 +62,6 @@ def run(paths: tuple[str, ...], options: Any, flags: dict[str, Any], output_form
 
         from .output.fix_text import render_fixes
 
-        render_fixes(reports, write, Console(highlight=False), Console(stderr=True, highlight=False))
+        style = output_format if output_format in ("full", "concise") else "full"
+        render_fixes(reports, write, Console(highlight=False), Console(stderr=True, highlight=False), style)
     return exit_status(reports, write)

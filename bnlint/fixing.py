@@ -11,6 +11,8 @@ is skipped with its reason; nothing is written when nothing changes, so a second
 
 from __future__ import annotations
 
+import codecs
+import difflib
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +69,7 @@ class FixReport:
     after: FileResult | None = None  # the written file, linted again
     verification: dict[str, Any] | None = None
     error: str | None = None
+    diff: str | None = None  # a script's fixes as a unified diff
 
     @property
     def changes(self) -> list[Change]:
@@ -119,7 +122,7 @@ def _fix(report: FixReport, options: Options, fix_options: FixOptions) -> None:
     before = report.before
     fixes = [(d.code, d.fix) for d in before.diagnostics if d.fix is not None]
     if before.kind not in MODEL_KINDS:
-        report.skipped += [(code, fix.description, "source fixes are not applied yet") for code, fix in fixes]
+        _fix_source(report, options, fix_options)
         return
     model = open_model(report.path, before.kind)
     weight_edits: list[Edit] = []
@@ -152,6 +155,91 @@ def _fix(report: FixReport, options: Options, fix_options: FixOptions) -> None:
         model.save(output, weight_edits, backup=backup, check=check)
     except OSError as exc:
         raise InputError(f"cannot write {output} ({exc.strerror or exc}); the original is untouched") from None
+    report.output = output
+    report.after = lint_file(output, options)
+
+
+def _fix_source(report: FixReport, options: Options, fix_options: FixOptions) -> None:
+    """A script's text fixes, made together on the original text, checked (the result parses
+    and the fixed findings are gone) before anything is written; else the file is untouched."""
+    from .source_fixes import KEYS, NotApplicable, apply, overlaps, plan
+
+    before, chosen = report.before, []
+    for diagnostic in before.diagnostics:
+        fix = diagnostic.fix
+        if fix is None:
+            continue
+        if before.kind != "script" or any(e.kind != "text" or e.key not in KEYS for e in fix.edits):
+            report.skipped.append(
+                (diagnostic.code, fix.description, f"{before.kind} fixes of this kind are not applied yet")
+            )
+        elif fix.applicability != "safe" and not fix_options.unsafe:
+            report.skipped.append((diagnostic.code, fix.description, "unsafe fix: pass --unsafe-fixes to apply it"))
+        else:
+            chosen.append(diagnostic)
+    if not chosen:
+        return
+    with open(report.path, "rb") as handle:
+        raw = handle.read()
+    bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
+    try:
+        text = raw[len(bom) :].decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("only UTF-8 scripts are fixed; nothing was written") from None
+    planned: dict[int, list] = {}
+    for index, diagnostic in enumerate(chosen):
+        try:
+            spans = plan(text, diagnostic.fix.edits)
+        except NotApplicable as exc:
+            report.skipped.append((diagnostic.code, diagnostic.fix.description, str(exc)))
+            continue
+        if overlaps(spans, [span for taken in planned.values() for span in taken]):
+            report.skipped.append((diagnostic.code, diagnostic.fix.description, "touches another fix: run --fix again"))
+            continue
+        planned[index] = spans
+    # Each fix must remove its finding; one that does not is dropped and the rest tried again.
+    fixed = text
+    while planned:
+        fixed = apply(text, [span for spans in planned.values() for span in spans])
+        after = lint_file(report.path, options, text=fixed)
+        if after.error:
+            raise InputError(f"cannot fix: the fixed text does not lint ({after.error}); nothing was written")
+        failed = [
+            index
+            for index in planned
+            if any(a.code == chosen[index].code and a.layer == chosen[index].layer for a in after.diagnostics)
+        ]
+        if not failed:
+            break
+        for index in failed:
+            report.skipped.append(
+                (chosen[index].code, chosen[index].fix.description, "it would not remove the finding")
+            )
+            del planned[index]
+    if not planned:
+        return
+    chosen = [chosen[index] for index in planned]
+    changes = difflib.unified_diff(text.splitlines(True), fixed.splitlines(True), report.path, report.path)
+    for diagnostic in chosen:
+        added = [str(e.new) for e in diagnostic.fix.edits]
+        where = f"line {diagnostic.line}"
+        change = Change(where, "source", None, "; ".join(added))
+        report.applied.append(
+            AppliedFix(diagnostic.code, diagnostic.fix.description, diagnostic.fix.applicability, [change])
+        )
+    # A last line without its newline is marked as diff(1) marks it, not glued to the next.
+    report.diff = "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in changes
+    )
+    if not fix_options.write:
+        return
+    from .writers.atomic import Snapshot, replacing_file
+
+    output = fix_options.output or report.path
+    backup = report.path + BACKUP_SUFFIX if fix_options.backup and output == report.path else None
+    with replacing_file(output, source=report.path, snapshot=Snapshot.of(report.path), backup=backup) as temp:
+        with open(temp, "wb") as handle:
+            handle.write(bom + fixed.encode("utf-8"))
     report.output = output
     report.after = lint_file(output, options)
 

@@ -144,14 +144,15 @@ def _config_of(path: str, options: Options) -> Config:
     return load_config(options.config if options.config else find_config(path))
 
 
-def lint_file(path: str, options: Options) -> FileResult:
+def lint_file(path: str, options: Options, text: str | None = None) -> FileResult:
+    """One input's findings; `text`, for a script, is linted in place of its file."""
     result = FileResult(path=path)
     with error_boundary(result):
         result.kind = kind_of(path)
         settings = settings_for(path, options)
         with in_force(settings.limits):
             if result.kind in ("script", "notebook"):
-                _lint_script(path, result, settings.rules, settings.context)
+                _lint_script(path, result, settings.rules, settings.context, text)
             else:
                 _lint_model_isolated(path, result, settings.rules, settings.context, settings.limits.max_seconds)
         # ignore-layers: the model-side suppression (a model file has no comments)
@@ -254,11 +255,13 @@ def _lint_model(path: str, result: FileResult, rules: list[Rule], context: Train
             )
 
 
-def _lint_script(path: str, result: FileResult, rules: list[Rule], context: TrainingContext) -> None:
+def _lint_script(
+    path: str, result: FileResult, rules: list[Rule], context: TrainingContext, text: str | None = None
+) -> None:
     from .scripts.pipeline import lint_script
 
     checks = [rule.check_script for rule in rules if rule.check_script is not None]
-    found = lint_script(path, result.kind, checks, context, context.keras_version)
+    found = lint_script(path, result.kind, checks, context, context.keras_version, text)
     result.keras_version = found.facts.keras_version if found.facts else None
     result.diagnostics.extend(found.diagnostics)
     result.notes = found.notes

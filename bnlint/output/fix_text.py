@@ -10,7 +10,7 @@ from ..fixing import FixReport
 from .text import render
 
 
-def render_fixes(reports: list[FixReport], write: bool, out: Console, err: Console) -> None:
+def render_fixes(reports: list[FixReport], write: bool, out: Console, err: Console, style: str = "full") -> None:
     for report in reports:
         if report.error:
             continue  # printed with the remaining findings, as `PATH: error: reason`
@@ -22,10 +22,14 @@ def render_fixes(reports: list[FixReport], write: bool, out: Console, err: Conso
             out.print(f"[bold]{escape(report.path)}[/]: {verb} ({codes})", soft_wrap=True)
         for fix in report.applied:
             out.print(f"  [bold]{fix.code}[/] {escape(fix.description)}", soft_wrap=True)
+            if report.diff is not None:
+                continue  # a script's changes are the diff below
             for change in fix.changes:
                 out.print(f"    {escape(change.describe())}", soft_wrap=True)
             if not fix.changes:
                 out.print("    [dim](already in place)[/]", soft_wrap=True)
+        if report.diff and not write:
+            out.file.write(report.diff if report.diff.endswith("\n") else report.diff + "\n")  # as diff(1) prints it
         for code, description, reason in report.skipped:
             out.print(f"  [dim]not applied[/] {code} {escape(description)}: {escape(reason)}", soft_wrap=True)
         if report.verification:
@@ -36,7 +40,7 @@ def render_fixes(reports: list[FixReport], write: bool, out: Console, err: Conso
         if report.error and not result.error:
             result.error = report.error
         remaining.append(result)
-    render(remaining, out, err)
+    render(remaining, out, err, style)
 
 
 def _verification(result: dict) -> str:

@@ -69,6 +69,7 @@ def _full(result: FileResult, diagnostic: Diagnostic, out: Console) -> None:
         number = str(diagnostic.line)
         gutter = " " * (len(number) + 1) + "| "
         column = min(max((diagnostic.column or 1) - 1, 0), len(code))
+        code, column = code.expandtabs(4), len(code[:column].expandtabs(4))  # the marker must line up
         span = max(len(code.rstrip()) - column, 1)
         out.print(f"[dim]{number} |[/] {escape(code.rstrip())}", soft_wrap=True, highlight=False)
         out.print(f"[dim]{gutter}[/]{' ' * column}[{STYLE[diagnostic.severity]}]{'^' * span}[/]", soft_wrap=True)
@@ -87,7 +88,7 @@ def _full(result: FileResult, diagnostic: Diagnostic, out: Console) -> None:
         for line in textwrap.wrap(text, width, break_on_hyphens=False):
             out.print(f"[dim]{gutter}[/][green]{escape(line)}[/]", soft_wrap=True)
         for edit in diagnostic.fix.edits:
-            if edit.kind == "text" and edit.new:
+            if edit.kind == "text" and edit.key in ("insert-after", "insert-statement") and edit.new:
                 for added in str(edit.new).rstrip("\n").split("\n"):
                     out.print(f"[dim]{gutter}[/][green]+ {escape(added)}[/]", soft_wrap=True, highlight=False)
 

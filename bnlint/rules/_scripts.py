@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..context import TrainingContext
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, Edit, Fix
 
 if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
     from ..scripts.objects import Base, Pos, ScriptFacts, Use
@@ -110,6 +110,25 @@ def freeze_code(base: Base) -> str:
     return (
         f"for layer in {name}.layers: layer.trainable = layer.trainable and not isinstance(layer, BatchNormalization)"
     )
+
+
+def call_fix(use: Use) -> Fix | None:
+    """`base(x)` -> `base(x, training=False)`: inference-identical, so safe (a call in the
+    linted file itself, of a named base)."""
+    if use.wiring != "call" or use.pos.origin or use.base.name == "?":
+        return None
+    edit = Edit("text", f"{use.pos.line}:{use.pos.col}", "call-kwarg", None, "training=False")
+    return Fix(f"pass training=False to the call of '{use.base.name}'", "safe", (edit,))
+
+
+def script_freeze_fix(base: Base, where: Pos) -> Fix | None:
+    """The loop that keeps a base's BN layers frozen, inserted after the statement at `where`
+    (the one that unfreezes the base): safe, it keeps the pretrained statistics as Keras' guide
+    intends."""
+    if where.origin or base.name == "?" or base.kind == "hub":
+        return None
+    edit = Edit("text", str(where.line), "insert-statement", None, freeze_code(base))
+    return Fix(f"keep the BN layers of '{base.name}' frozen (after line {where.line})", "safe", (edit,))
 
 
 def structure_findings(facts: ScriptFacts, context: TrainingContext, check) -> list[Diagnostic]:

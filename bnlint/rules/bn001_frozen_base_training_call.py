@@ -7,7 +7,17 @@ from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import Generation, ModelGraph
 from ..semantics import unprotected_calls
-from ._scripts import at, bn_phrase, freeze_code, full_label, short_label, trains_somewhere, wiring, wiring_fault
+from ._scripts import (
+    at,
+    bn_phrase,
+    call_fix,
+    freeze_code,
+    full_label,
+    short_label,
+    trains_somewhere,
+    wiring,
+    wiring_fault,
+)
 from ._shared import plural, statistics_state
 from .base import Example, Rule
 
@@ -105,7 +115,9 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
                 else:
                     detail += f" Build the model as `x = {base.name}(inputs, training=False)` on a new Input."
                 headline = f"frozen base {short_label(base)} {wiring_fault(use)}"
-                diagnostic = RULE.diagnostic(headline, detail=detail + full_label(base), layer=base.name)
+                diagnostic = RULE.diagnostic(
+                    headline, detail=detail + full_label(base), layer=base.name, fix=call_fix(use)
+                )
                 yield at(diagnostic, use.pos)
 
 
@@ -134,7 +146,8 @@ RULE = Rule(
     fix_text=(
         "Adds `training=False` to every call of the base (a `Sequential` wrapper is rebuilt "
         "as a Functional model). On Keras 3 the message also says to freeze the BN layers "
-        "after unfreezing the base."
+        "after unfreezing the base. In a script: `base(x)` becomes `base(x, training=False)`; a "
+        "base in a Sequential list or under a head on `base.output` is reported, not rewritten."
     ),
     fix_safety="Safe: predictions in inference mode are unchanged.",
     examples=(

@@ -7,7 +7,17 @@ from .. import momentum as mom
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Severity
 from ..graph import Generation, ModelGraph
-from ._scripts import at, bn_phrase, change, first_training, freeze_code, full_label, short_label, training_call
+from ._scripts import (
+    at,
+    bn_phrase,
+    change,
+    first_training,
+    freeze_code,
+    full_label,
+    script_freeze_fix,
+    short_label,
+    training_call,
+)
 from ._shared import by_momentum, freeze_fix, plural, settings, training_bn
 from .base import Example, Rule
 
@@ -67,6 +77,7 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
                 f"{short_label(base)} is called with training=False, but Keras 3's fit() ignores it",
                 detail=detail,
                 layer=base.name,
+                fix=script_freeze_fix(base, base_run.flags.at or base.pos),
             ),
             base_run.flags.at or base_run.guarded[0].pos,
         )
@@ -90,7 +101,10 @@ RULE = Rule(
         "their moving statistics are overwritten by the fine-tuning data, silently. In Keras 3, "
         "only a BN layer's own `trainable=False` keeps it in inference mode."
     ),
-    fix_text="Sets trainable=False on the BN layers of that base.",
+    fix_text=(
+        "Sets trainable=False on the BN layers of that base. In a script: inserts, after the statement "
+        "that unfreezes the base, the loop that keeps its BN layers frozen, spelled with the script's imports."
+    ),
     fix_safety="Safe: inference-mode predictions are unchanged; it restores what training=False meant.",
     examples=(
         Example(

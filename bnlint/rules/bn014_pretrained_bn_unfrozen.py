@@ -14,6 +14,7 @@ from ._scripts import (
     first_training,
     freeze_code,
     full_label,
+    script_freeze_fix,
     short_label,
     train_verb,
     training_call,
@@ -103,7 +104,8 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
             + full_label(base)
         )
         headline = f"{bns} of pretrained base {short_label(base)} {train_verb(bns)} during fine-tuning"
-        yield at(RULE.diagnostic(headline, detail=detail, layer=base.name), base_run.flags.at or base.pos)
+        fix = script_freeze_fix(base, base_run.flags.at or base.pos)
+        yield at(RULE.diagnostic(headline, detail=detail, layer=base.name, fix=fix), base_run.flags.at or base.pos)
     yield from _loaded_models(facts, context)
 
 
@@ -157,7 +159,11 @@ RULE = Rule(
         "a lot (the seed article's histology example), but then the statistics should adapt "
         "quickly (momentum 0.9), not drift for thousands of steps."
     ),
-    fix_text="Sets trainable=False on those BN layers (or, by choice, BN002's momentum fix).",
+    fix_text=(
+        "Sets trainable=False on those BN layers (or, by choice, BN002's momentum fix). In a script: "
+        "inserts, after the statement that unfreezes the base (after the loop over its layers), the "
+        "loop that keeps its BN layers frozen, spelled with the script's imports."
+    ),
     fix_safety="Safe: inference-mode predictions are unchanged.",
     examples=(
         Example(

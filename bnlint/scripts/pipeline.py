@@ -146,11 +146,19 @@ def _cell_lines(source: Source, message: str) -> str:
     return LINE_REFERENCE.sub(relocate, message)
 
 
-def lint_script(path: str, kind: str, checks: Iterable, context: TrainingContext, keras_version: str | None):
+def lint_script(
+    path: str,
+    kind: str,
+    checks: Iterable,
+    context: TrainingContext,
+    keras_version: str | None,
+    text: str | None = None,
+):
     """Diagnostics of one script or notebook, located and filtered by suppressions.
 
-    `checks` are the selected rules' `check_script` functions."""
-    source = load(path, kind)
+    `checks` are the selected rules' `check_script` functions; `text`, when given, is linted
+    in place of the script's file (a fix checked before it is written)."""
+    source = Source(text) if text is not None else load(path, kind)
     error = None
     if source.cells:
         source, tree, broken = parse_cells(source, path)

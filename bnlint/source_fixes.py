@@ -1,0 +1,182 @@
+"""Fixes of scripts as text edits: located by the AST positions of the original text and
+applied so that everything else (comments, quotes, indentation, line endings, a missing final
+newline) stays byte for byte as it was.
+
+Edits (see Edit in diagnostics.py), kind "text":
+- key "call-kwarg": target "LINE:COL" is a call (COL counted from 1, as findings count);
+  `new` ("training=False") becomes its last argument.
+- key "insert-statement": target "LINE" is a statement; the line `new` is inserted after it
+  (after the whole loop when the statement sets something on the loop's variable), with its
+  indentation. The name BatchNormalization in `new` is spelled as the script imports it (an
+  import of it is added only when the script has none to spell it with).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from .diagnostics import Edit
+
+KEYS = ("call-kwarg", "insert-statement")
+LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+class NotApplicable(Exception):
+    """An edit that cannot be made on this text (the reason is the message)."""
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int  # character offsets in the text
+    end: int
+    text: str
+
+
+def plan(text: str, edits: tuple[Edit, ...]) -> list[Span]:
+    """Where and what each edit changes in `text`; NotApplicable when one cannot be made."""
+    tree = ast.parse(text)
+    lines = LINE.findall(text)  # as Python counts lines (str.splitlines also splits at \f, \x1c, ...)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    return [span for edit in edits for span in _spans(tree, text, lines, starts, edit)]
+
+
+def overlaps(spans: list[Span], others: list[Span]) -> bool:
+    """Whether two different edits would touch the same place (an identical one is the same edit)."""
+    return any(a != b and (a.start == b.start or a.start < b.end and b.start < a.end) for a in spans for b in others)
+
+
+def apply(text: str, spans: list[Span]) -> str:
+    for span in sorted(set(spans), key=lambda s: s.start, reverse=True):
+        text = text[: span.start] + span.text + text[span.end :]
+    return text
+
+
+def _spans(tree: ast.Module, text: str, lines: list[str], starts: list[int], edit: Edit) -> list[Span]:
+    def offset(line: int, byte_col: int) -> int:  # ast columns are UTF-8 byte offsets
+        return starts[line - 1] + len(lines[line - 1].encode("utf-8")[:byte_col].decode("utf-8", "replace"))
+
+    if edit.key == "call-kwarg":
+        line, col = (int(part) for part in edit.target.split(":"))
+        call = _call_at(tree, line, col - 1)
+        if any(keyword.arg == "training" for keyword in call.keywords):
+            raise NotApplicable("the call already passes training")
+        arguments = [*call.args, *call.keywords]
+        if arguments:
+            last = max(arguments, key=lambda node: (node.end_lineno, node.end_col_offset))
+            at = offset(last.end_lineno, last.end_col_offset)
+            return [Span(at, at, f", {edit.new}")]
+        at = offset(call.end_lineno, call.end_col_offset) - 1  # before the closing parenthesis
+        return [Span(at, at, str(edit.new))]
+    if edit.key == "insert-statement":
+        statement = _statement_at(tree, int(edit.target))
+        first = lines[statement.lineno - 1]
+        indent = first[: len(first) - len(first.lstrip())]
+        if first[len(indent) :].encode("utf-8")[: statement.col_offset - len(indent.encode())].strip():
+            raise NotApplicable("the statement shares its line with another")
+        newline = "\r\n" if first.endswith("\r\n") else "\n"
+        at = starts[statement.end_lineno]
+        before = "" if text[:at].endswith(("\n", "\r")) else newline  # a missing final newline
+        code, imported = str(edit.new), []
+        if "BatchNormalization" in code:
+            spelling, imported = bn_spelling(tree, starts, newline, at)
+            code = re.sub(r"\bBatchNormalization\b", spelling, code)
+        return [*imported, Span(at, at, f"{before}{indent}{code}{newline}")]
+    raise NotApplicable(f"source fix '{edit.key}' is not applied yet")
+
+
+def _call_at(tree: ast.Module, line: int, col: int) -> ast.Call:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and (node.lineno, node.col_offset) == (line, col):
+            return node
+    raise NotApplicable(f"no call at line {line}")
+
+
+def _statement_at(tree: ast.Module, line: int) -> ast.stmt:
+    """The innermost statement starting at `line`, or the loop over layers that holds it."""
+    found: list[ast.stmt] = []  # enclosing statements, outermost first
+
+    def visit(body: list[ast.stmt], chain: list[ast.stmt]) -> None:
+        for statement in body:
+            if statement.lineno <= line <= (statement.end_lineno or statement.lineno):
+                here = [*chain, statement]
+                if statement.lineno == line:
+                    found[:] = here
+                for field in ("body", "orelse", "finalbody", "handlers"):
+                    inner = getattr(statement, field, None)
+                    if isinstance(inner, list):
+                        visit([s for s in inner if isinstance(s, ast.stmt)] + _handler_bodies(inner), here)
+
+    visit(tree.body, [])
+    if not found:
+        raise NotApplicable(f"no statement starts at line {line}")
+    statement = found[-1]
+    # After the whole loop over the layers (not once per layer): climb through the `for` loops
+    # whose variable the statement uses, and the `if`s between them; stop at any other block
+    # (a loop over several backbones keeps the insertion inside it).
+    used = {node.id for node in ast.walk(statement) if isinstance(node, ast.Name)}
+    for outer in reversed(found[:-1]):
+        if isinstance(outer, ast.For) and used & {n.id for n in ast.walk(outer.target) if isinstance(n, ast.Name)}:
+            statement = outer
+        elif not isinstance(outer, ast.If):
+            break
+    return statement
+
+
+def _handler_bodies(items: list) -> list[ast.stmt]:
+    return [s for item in items if isinstance(item, ast.ExceptHandler) for s in item.body]
+
+
+def bn_spelling(tree: ast.Module, starts: list[int], newline: str, before: int) -> tuple[str, list[Span]]:
+    """How this script can name the BN class (its own import of it, else through the `layers`,
+    `keras` or `tf` it imports), and the import to add when it has none of them but does import
+    from a Keras package (`from keras.layers import Dense`): `from keras.layers import
+    BatchNormalization` after the first such top-level import, which must come before `before`."""
+    modules: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if _keras_root(node.module) is not None:
+                for alias in node.names:
+                    bound = alias.asname or alias.name
+                    if alias.name == "BatchNormalization" and node.module.endswith("layers"):
+                        return bound, []
+                    if alias.name in ("layers", "keras"):
+                        modules.setdefault(alias.name, bound)
+            elif node.module == "tensorflow":
+                for alias in node.names:
+                    if alias.name == "keras":
+                        modules.setdefault("keras", alias.asname or "keras")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in ("keras", "tf_keras"):
+                    modules.setdefault("keras", alias.asname or alias.name)
+                elif alias.name == "tensorflow":
+                    modules.setdefault("tf", alias.asname or "tensorflow")
+                elif alias.name.endswith("keras.layers") and alias.asname:
+                    modules.setdefault("layers", alias.asname)
+    if "layers" in modules:
+        return f"{modules['layers']}.BatchNormalization", []
+    if "keras" in modules:
+        return f"{modules['keras']}.layers.BatchNormalization", []
+    if "tf" in modules:
+        return f"{modules['tf']}.keras.layers.BatchNormalization", []
+    for node in tree.body:
+        names = [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+        names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        root = next((_keras_root(name) for name in names if name and _keras_root(name)), None)
+        if root is not None and starts[node.end_lineno] <= before:
+            at = starts[node.end_lineno]
+            return "BatchNormalization", [Span(at, at, f"from {root}.layers import BatchNormalization{newline}")]
+    raise NotApplicable("the script imports no Keras module to name BatchNormalization with")
+
+
+def _keras_root(module: str) -> str | None:
+    """'keras' for keras.layers, 'tensorflow.keras' for tensorflow.keras.applications.resnet."""
+    parts = module.split(".")
+    for index, part in enumerate(parts):
+        if part in ("keras", "tf_keras"):
+            return ".".join(parts[: index + 1])
+    return None

@@ -1,0 +1,169 @@
+"""--fix and --diff on scripts: exact before/after text, everything else byte for byte (CRLF,
+tabs, comments, a missing final newline), idempotent, checked before it is written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import bnlint
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "scripts" / "finetune_xception.py"
+NOTEBOOK = ROOT / "examples" / "notebooks" / "histology_resnet50.ipynb"
+
+# tf_keras era: a frozen base called without training=False (BN001); CRLF and tab indentation.
+CALL = (
+    "import tensorflow as tf\r\n"
+    "from tensorflow import keras\r\n"
+    "\r\n"
+    "def build():\r\n"
+    '\tbase = keras.applications.ResNet50(include_top=False, weights="imagenet")\r\n'
+    "\tbase.trainable = False\r\n"
+    "\tinputs = keras.Input((224, 224, 3))\r\n"
+    "\tx = base(inputs)  # the frozen base\r\n"
+    "\tx = keras.layers.GlobalAveragePooling2D()(x)\r\n"
+    "\treturn keras.Model(inputs, keras.layers.Dense(2)(x))\r\n"
+    "\r\n"
+    "model = build()\r\n"
+    'model.compile("adam", "mse")\r\n'
+    "model.fit(tf.zeros((64, 224, 224, 3)), tf.zeros((64, 2)), batch_size=32)"  # no final newline
+)
+
+# Part of a base unfrozen in a loop, the model a Sequential (BN014): the freeze goes after the loop.
+LOOP = """import tensorflow as tf
+
+base = tf.keras.applications.MobileNetV2(include_top=False, weights="imagenet", input_shape=(96, 96, 3))
+base.trainable = False
+model = tf.keras.Sequential([base, tf.keras.layers.GlobalAveragePooling2D(), tf.keras.layers.Dense(2)])
+for layer in base.layers[-20:]:
+    layer.trainable = True
+model.compile("adam", "mse")
+model.fit(tf.zeros((64, 96, 96, 3)), tf.zeros((64, 2)), batch_size=32, epochs=3)
+"""
+
+
+def codes(path: Path, **context) -> set[str]:
+    [result] = bnlint.lint(str(path), **context)["files"]
+    assert result["error"] is None, result["error"]
+    return {d["code"] for d in result["diagnostics"]}
+
+
+def cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bnlint", *map(str, args)], capture_output=True, text=True)
+
+
+def test_bn001_call_gets_training_false_and_nothing_else_changes(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_bytes(CALL.encode())
+    assert "BN001" in codes(script, keras_version="2")
+    [done] = bnlint.fix(str(script), keras_version="2")["files"]
+    assert [f["code"] for f in done["fixes"]] == ["BN001"]
+    assert script.read_bytes() == CALL.replace("base(inputs)", "base(inputs, training=False)").encode()
+    assert "BN001" not in codes(script, keras_version="2")
+    bnlint.fix(str(script), keras_version="2")  # a second pass finds nothing to do
+    assert script.read_bytes() == CALL.replace("base(inputs)", "base(inputs, training=False)").encode()
+
+
+def test_bn012_freeze_loop_spelled_with_the_scripts_imports(tmp_path):
+    script = tmp_path / "finetune.py"
+    shutil.copy(EXAMPLE, script)
+    assert "BN012" in codes(script)
+    bnlint.fix(str(script))
+    original = EXAMPLE.read_text().splitlines(keepends=True)
+    index = original.index("base.trainable = True\n") + 1
+    freeze = (
+        "for layer in base.layers: layer.trainable = layer.trainable and not "
+        "isinstance(layer, layers.BatchNormalization)\n"
+    )  # the example imports `from keras import layers`
+    assert script.read_text() == "".join([*original[:index], freeze, *original[index:]])
+    assert "BN012" not in codes(script)
+    before = script.read_bytes()
+    bnlint.fix(str(script))
+    assert script.read_bytes() == before
+
+
+def test_bn014_freeze_goes_after_the_loop_that_unfreezes(tmp_path):
+    script = tmp_path / "mobilenet.py"
+    script.write_text(LOOP)
+    assert "BN014" in codes(script, keras_version="2")
+    bnlint.fix(str(script), keras_version="2")
+    expected = LOOP.replace(
+        "    layer.trainable = True\n",
+        "    layer.trainable = True\nfor layer in base.layers: layer.trainable = layer.trainable and not "
+        "isinstance(layer, tf.keras.layers.BatchNormalization)\n",
+    )
+    assert script.read_text() == expected
+    assert "BN014" not in codes(script, keras_version="2")
+
+
+def test_diff_shows_the_change_writes_nothing_and_fails_the_build(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_bytes(CALL.encode())
+    shown = cli("--diff", "--keras-version", "2", script)
+    assert shown.returncode == 1
+    assert "-\tx = base(inputs)  # the frozen base" in shown.stdout
+    assert "+\tx = base(inputs, training=False)  # the frozen base" in shown.stdout
+    assert script.read_bytes() == CALL.encode()
+    assert cli("--fix", "--keras-version", "2", script).returncode == 0  # fixed, nothing left
+    assert cli("--diff", "--keras-version", "2", script).returncode == 0
+
+
+def test_a_fix_that_cannot_be_made_leaves_the_file_untouched_and_says_why(tmp_path):
+    script = tmp_path / "oneline.py"
+    text = EXAMPLE.read_text().replace("base.trainable = True", "if FINE_TUNE: base.trainable = True")
+    script.write_text("FINE_TUNE = True\n" + text)
+    done = cli("--fix", "--format", "json", script)
+    [entry] = json.loads(done.stdout)["files"]
+    assert [(s["code"], s["reason"]) for s in entry["skipped"]] == [
+        ("BN012", "the statement shares its line with another")
+    ]
+    assert script.read_text() == "FINE_TUNE = True\n" + text
+    assert done.returncode == 1  # the finding remains
+
+
+def test_notebooks_are_reported_not_rewritten_yet(tmp_path):
+    notebook = tmp_path / "nb.ipynb"
+    shutil.copy(NOTEBOOK, notebook)
+    [entry] = bnlint.fix(str(notebook))["files"]
+    assert entry["fixes"] == [] and {s["reason"] for s in entry["skipped"]} == {
+        "notebook fixes of this kind are not applied yet"
+    }
+    assert notebook.read_bytes() == NOTEBOOK.read_bytes()
+
+
+# Keras 2.2 era: names imported one by one, none of them a module BatchNormalization hangs off;
+# two backbones tried in a loop (the freeze stays inside it, after the loop over the layers).
+IMPORTED = """from keras.applications import ResNet50, Xception
+from keras.layers import Dense, GlobalAveragePooling2D
+from keras.models import Model
+
+for constructor in (ResNet50, Xception):
+    base = constructor(weights="imagenet", include_top=False)
+    x = GlobalAveragePooling2D()(base.output)
+    model = Model(base.input, Dense(2)(x))
+    for layer in base.layers[-30:]:
+        layer.trainable = True
+    model.compile("adam", "mse")
+    model.fit_generator(None, steps_per_epoch=100, epochs=5)
+"""
+
+
+def test_an_import_is_added_only_when_the_script_has_none_to_spell_bn_with(tmp_path):
+    script = tmp_path / "backbones.py"
+    script.write_text(IMPORTED)
+    assert "BN014" in codes(script, keras_version="2")
+    bnlint.fix(str(script), keras_version="2")
+    expected = IMPORTED.replace(
+        "from keras.applications import ResNet50, Xception\n",
+        "from keras.applications import ResNet50, Xception\nfrom keras.layers import BatchNormalization\n",
+    ).replace(
+        "        layer.trainable = True\n",
+        "        layer.trainable = True\n"
+        "    for layer in base.layers: layer.trainable = layer.trainable and not isinstance(layer, BatchNormalization)\n",
+    )
+    assert script.read_text() == expected
+    assert "BN014" not in codes(script, keras_version="2")
