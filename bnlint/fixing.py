@@ -169,7 +169,7 @@ def _fix_source(report: FixReport, options: Options, fix_options: FixOptions) ->
         fix = diagnostic.fix
         if fix is None:
             continue
-        if before.kind != "script" or any(e.kind != "text" or e.key not in KEYS for e in fix.edits):
+        if any(e.kind != "text" or e.key not in KEYS for e in fix.edits):
             report.skipped.append(
                 (diagnostic.code, fix.description, f"{before.kind} fixes of this kind are not applied yet")
             )
@@ -186,10 +186,26 @@ def _fix_source(report: FixReport, options: Options, fix_options: FixOptions) ->
         text = raw[len(bom) :].decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("only UTF-8 scripts are fixed; nothing was written") from None
+    notebook = None
+    if before.kind == "notebook":
+        from .notebook_fixes import load, rewrite
+
+        try:
+            notebook = load(text)
+        except NotApplicable as exc:
+            report.skipped += [(d.code, d.fix.description, str(exc)) for d in chosen]
+            return
+
+    def fixed_text(spans: list) -> tuple[str, str | None]:
+        if notebook is None:
+            return apply(text, spans), None
+        return rewrite(notebook, spans)
+
+    source = notebook.joined if notebook is not None else text  # what the edits are planned on
     planned: dict[int, list] = {}
     for index, diagnostic in enumerate(chosen):
         try:
-            spans = plan(text, diagnostic.fix.edits)
+            spans = plan(source, diagnostic.fix.edits)
         except NotApplicable as exc:
             report.skipped.append((diagnostic.code, diagnostic.fix.description, str(exc)))
             continue
@@ -198,9 +214,13 @@ def _fix_source(report: FixReport, options: Options, fix_options: FixOptions) ->
             continue
         planned[index] = spans
     # Each fix must remove its finding; one that does not is dropped and the rest tried again.
-    fixed = text
+    fixed, cell_diff = text, None
     while planned:
-        fixed = apply(text, [span for spans in planned.values() for span in spans])
+        try:
+            fixed, cell_diff = fixed_text([span for spans in planned.values() for span in spans])
+        except NotApplicable as exc:  # an edit on a notebook line bnlint masked: none of them is made
+            report.skipped += [(chosen[i].code, chosen[i].fix.description, str(exc)) for i in planned]
+            return
         after = lint_file(report.path, options, text=fixed)
         if after.error:
             raise InputError(f"cannot fix: the fixed text does not lint ({after.error}); nothing was written")
@@ -219,18 +239,14 @@ def _fix_source(report: FixReport, options: Options, fix_options: FixOptions) ->
     if not planned:
         return
     chosen = [chosen[index] for index in planned]
-    changes = difflib.unified_diff(text.splitlines(True), fixed.splitlines(True), report.path, report.path)
     for diagnostic in chosen:
         added = [str(e.new) for e in diagnostic.fix.edits]
-        where = f"line {diagnostic.line}"
+        where = f"{'cell ' + str(diagnostic.cell) + ', ' if diagnostic.cell else ''}line {diagnostic.line}"
         change = Change(where, "source", None, "; ".join(added))
         report.applied.append(
             AppliedFix(diagnostic.code, diagnostic.fix.description, diagnostic.fix.applicability, [change])
         )
-    # A last line without its newline is marked as diff(1) marks it, not glued to the next.
-    report.diff = "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in changes
-    )
+    report.diff = cell_diff if cell_diff is not None else _diff(text, fixed, report.path)
     if not fix_options.write:
         return
     from .writers.atomic import Snapshot, replacing_file
@@ -242,6 +258,12 @@ def _fix_source(report: FixReport, options: Options, fix_options: FixOptions) ->
             handle.write(bom + fixed.encode("utf-8"))
     report.output = output
     report.after = lint_file(output, options)
+
+
+def _diff(old: str, new: str, path: str) -> str:
+    lines = difflib.unified_diff(old.splitlines(True), new.splitlines(True), path, path)
+    # A last line without its newline is marked as diff(1) marks it, not glued to the next.
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
 def code_it_holds(path: str, kind: str) -> list[str]:

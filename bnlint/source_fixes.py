@@ -170,7 +170,20 @@ def bn_spelling(tree: ast.Module, starts: list[int], newline: str, before: int) 
         if root is not None and starts[node.end_lineno] <= before:
             at = starts[node.end_lineno]
             return "BatchNormalization", [Span(at, at, f"from {root}.layers import BatchNormalization{newline}")]
+    # A fragment copied from a notebook uses `keras`, `tf` or `layers` without importing them:
+    # the fix speaks the fragment's own convention.
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    for name, spelling in CONVENTIONAL:
+        if name in used:
+            return spelling, []
     raise NotApplicable("the script imports no Keras module to name BatchNormalization with")
+
+
+CONVENTIONAL = (
+    ("layers", "layers.BatchNormalization"),
+    ("keras", "keras.layers.BatchNormalization"),
+    ("tf", "tf.keras.layers.BatchNormalization"),
+)
 
 
 def _keras_root(module: str) -> str | None:

@@ -125,14 +125,70 @@ def test_a_fix_that_cannot_be_made_leaves_the_file_untouched_and_says_why(tmp_pa
     assert done.returncode == 1  # the finding remains
 
 
-def test_notebooks_are_reported_not_rewritten_yet(tmp_path):
+FREEZE_CELL = (
+    "for layer in base.layers: layer.trainable = layer.trainable and not "
+    "isinstance(layer, keras.layers.BatchNormalization)"
+)
+
+
+def one_line_added(before: str, after: str) -> tuple[int, str]:
+    """(index, text) of the only line `after` adds to `before`; fails on any other change."""
+    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    assert len(new) == len(old) + 1
+    index = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), len(old))
+    assert new[:index] + new[index + 1 :] == old
+    return index, new[index]
+
+
+def test_notebook_fix_changes_only_the_source_of_its_cell(tmp_path):
     notebook = tmp_path / "nb.ipynb"
     shutil.copy(NOTEBOOK, notebook)
+    assert "BN014" in codes(notebook)
     [entry] = bnlint.fix(str(notebook))["files"]
-    assert entry["fixes"] == [] and {s["reason"] for s in entry["skipped"]} == {
-        "notebook fixes of this kind are not applied yet"
-    }
-    assert notebook.read_bytes() == NOTEBOOK.read_bytes()
+    assert [f["code"] for f in entry["fixes"]] == ["BN014"]
+    index, added = one_line_added(NOTEBOOK.read_text(), notebook.read_text())
+    assert added == f"    {json.dumps(FREEZE_CELL + chr(10))},\n"
+    assert "keras.applications.ResNet50" in NOTEBOOK.read_text().splitlines()[index - 1]
+    assert "BN014" not in codes(notebook)
+    before = notebook.read_bytes()
+    bnlint.fix(str(notebook))
+    assert notebook.read_bytes() == before
+
+
+def test_notebook_layout_outputs_and_escapes_survive(tmp_path):
+    """Two-space indentation, escaped non-ASCII, outputs, a string `source` and no final
+    newline: written back exactly as found, but for the one line the fix adds."""
+    document = json.loads(NOTEBOOK.read_text())
+    cells = document["cells"]
+    cells.insert(0, {"cell_type": "markdown", "metadata": {}, "source": "# Histologie, café \u2615"})
+    code = next(c for c in cells if c["cell_type"] == "code" and "ResNet50(" in "".join(c["source"]))
+    code["source"] = "".join(code["source"])
+    code["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["Model: \u00e9t\u00e9\n"]}]
+    code["execution_count"] = 7
+    text = json.dumps(document, indent=2, ensure_ascii=True)
+    notebook = tmp_path / "layout.ipynb"
+    notebook.write_text(text)
+    bnlint.fix(str(notebook))
+    fixed = notebook.read_text()
+    assert "\\u2615" in fixed and not fixed.endswith("\n")
+    changed = json.loads(fixed)
+    assert changed["cells"][1:] != document["cells"][1:]
+    [edited] = [c for c in changed["cells"] if c.get("execution_count") == 7]
+    assert edited["source"].splitlines()[1] == FREEZE_CELL
+    edited["source"] = code["source"]
+    assert changed == document  # nothing else moved
+    before = text.split("\n")
+    after = fixed.split("\n")
+    assert len(after) == len(before)  # a string source: the insertion is inside one JSON line
+
+
+def test_a_notebook_layout_bnlint_cannot_reproduce_is_not_rewritten(tmp_path):
+    notebook = tmp_path / "compact.ipynb"
+    notebook.write_text(json.dumps(json.loads(NOTEBOOK.read_text()), separators=(",", ":")))
+    before = notebook.read_bytes()
+    [entry] = bnlint.fix(str(notebook))["files"]
+    assert entry["fixes"] == [] and "layout cannot be written back exactly" in entry["skipped"][0]["reason"]
+    assert notebook.read_bytes() == before
 
 
 # Keras 2.2 era: names imported one by one, none of them a module BatchNormalization hangs off;
@@ -167,3 +223,22 @@ def test_an_import_is_added_only_when_the_script_has_none_to_spell_bn_with(tmp_p
     )
     assert script.read_text() == expected
     assert "BN014" not in codes(script, keras_version="2")
+
+
+FRAGMENT = """base = keras.applications.Xception(weights="imagenet", include_top=False)
+x = keras.layers.GlobalAveragePooling2D()(base.output)
+model = keras.Model(base.input, keras.layers.Dense(2)(x))
+model.compile("adam", "mse")
+model.fit(train_ds, epochs=3)
+"""
+
+
+def test_a_fragment_without_imports_is_fixed_in_its_own_convention(tmp_path):
+    script = tmp_path / "fragment.py"
+    script.write_text(FRAGMENT)
+    assert "BN014" in codes(script)
+    bnlint.fix(str(script))
+    freeze = "for layer in base.layers: layer.trainable = layer.trainable and not isinstance(layer, keras.layers.BatchNormalization)\n"
+    lines = FRAGMENT.splitlines(keepends=True)
+    assert script.read_text() == "".join([lines[0], freeze, *lines[1:]])
+    assert "BN014" not in codes(script)

@@ -1,7 +1,7 @@
 """The hooks of .pre-commit-hooks.yaml, run by real pre-commit in a git repository that
 holds a bad training script and a bad model: `bnlint` fails and names the findings;
-`bnlint-fix` rewrites the model, fails because it changed a file, and passes on the
-fixed model.
+`bnlint-fix` rewrites the models and the script, fails because it changed files, and
+passes on the fixed files.
 
 pre-commit installs bnlint into its own virtualenv with the default dependencies (the
 light install hook users get, no TensorFlow) from a snapshot of this checkout: the
@@ -153,20 +153,21 @@ def test_hooks_lint_then_fix_a_git_repository(tmp_path, models):
     assert "- exit code:" not in fix_one.stdout, fix_one.stdout
     assert keras.read_bytes() != before[keras]
 
-    # Findings remain in the script (exit 1) and the h5 model is rewritten.
+    # The h5 model and the script are rewritten: nothing is left (exit 0), files changed.
     fix_all = _run(repo, checkout, rev, "bnlint-fix", "--all-files")
     assert fix_all.returncode == 1, fix_all.stdout
     assert re.search(r"^bnlint --fix\.+Failed$", fix_all.stdout, re.M), fix_all.stdout
-    assert "- exit code: 1" in fix_all.stdout, fix_all.stdout
+    assert "- exit code:" not in fix_all.stdout, fix_all.stdout
     assert "- files were modified by this hook" in fix_all.stdout, fix_all.stdout
     assert "models/classifier.h5: fixed, written to models/classifier.h5 (BN001)" in fix_all.stdout, fix_all.stdout
+    assert "train/finetune_xception.py: fixed, written to train/finetune_xception.py (BN012)" in fix_all.stdout
     assert h5.read_bytes() != before[h5]
-    assert script.read_bytes() == before[script], "scripts are reported, not rewritten"
+    assert b"isinstance(layer, layers.BatchNormalization)" in script.read_bytes()
     assert weights.read_bytes() == before[weights]
-    fixed = {path: path.read_bytes() for path in (h5, keras)}
+    fixed = {path: path.read_bytes() for path in (h5, keras, script)}
 
-    # The script's findings keep failing the hook on it; the fixed models pass, unchanged.
-    again = _run(repo, checkout, rev, "bnlint-fix", "--files", "models/classifier.h5", "models/encoder.keras")
+    # A second run passes and changes nothing.
+    again = _run(repo, checkout, rev, "bnlint-fix", "--all-files")
     assert again.returncode == 0, again.stdout
     assert re.search(r"^bnlint --fix\.+Passed$", again.stdout, re.M), again.stdout
     assert {path: path.read_bytes() for path in fixed} == fixed, "a second --fix must leave a fixed model as it is"

@@ -56,6 +56,11 @@ def read_notebook(path: str) -> Source:
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise InputError(f"notebook is larger than {limit // MIB} MiB with its outputs (limit max-notebook-mib)")
+    return notebook_source(data)
+
+
+def notebook_source(data: bytes) -> Source:
+    """The code cells of a notebook's bytes, joined into one Python text."""
     try:
         text = data.decode("utf-8-sig")
         del data  # the text and the parsed document are enough: a 100 MB notebook stays ~250 MB

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic
@@ -16,7 +16,7 @@ from ..errors import InputError
 from .facts import extract
 from .fragments import bound_names, defining_file
 from .local_modules import find_module
-from .notebook import read_notebook
+from .notebook import notebook_source, read_notebook
 from .objects import ScriptFacts
 from .source import Source, read_script
 from .suppress import scan
@@ -158,7 +158,10 @@ def lint_script(
 
     `checks` are the selected rules' `check_script` functions; `text`, when given, is linted
     in place of the script's file (a fix checked before it is written)."""
-    source = Source(text) if text is not None else load(path, kind)
+    if text is None:
+        source = load(path, kind)
+    else:
+        source = notebook_source(text.encode("utf-8")) if kind == "notebook" else Source(text)
     error = None
     if source.cells:
         source, tree, broken = parse_cells(source, path)
@@ -187,6 +190,10 @@ def lint_script(
             if source.cells:
                 diagnostic.message = _cell_lines(source, diagnostic.message)
                 diagnostic.detail = _cell_lines(source, diagnostic.detail)
+                if diagnostic.fix is not None:
+                    diagnostic.fix = replace(
+                        diagnostic.fix, description=_cell_lines(source, diagnostic.fix.description)
+                    )
                 if diagnostic.line is not None:
                     diagnostic.cell, diagnostic.line = source.locate(diagnostic.line)
             found.append(diagnostic)
