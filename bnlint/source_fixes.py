@@ -4,7 +4,8 @@ newline) stays byte for byte as it was.
 
 Edits (see Edit in diagnostics.py), kind "text":
 - key "call-kwarg": target "LINE:COL" is a call (COL counted from 1, as findings count);
-  `new` ("training=False") becomes its last argument.
+  `new` ("training=False", "momentum=0.9") becomes its last argument, or the keyword's new
+  value when the call passes it already (never for `training`).
 - key "insert-statement": target "LINE" is a statement; the line `new` is inserted after it
   (after the whole loop when the statement sets something on the loop's variable), with its
   indentation. The name BatchNormalization in `new` is spelled as the script imports it (an
@@ -61,9 +62,16 @@ def _spans(tree: ast.Module, text: str, lines: list[str], starts: list[int], edi
 
     if edit.key == "call-kwarg":
         line, col = (int(part) for part in edit.target.split(":"))
-        call = _call_at(tree, line, col - 1)
-        if any(keyword.arg == "training" for keyword in call.keywords):
+        name, value = str(edit.new).split("=", 1)
+        # `Conv2D(64, 3)(x)`: two calls start here; a layer setting goes to the constructor
+        # (the innermost), `training` to the call on the tensor (the outermost).
+        call = _call_at(tree, line, col - 1, innermost=name != "training")
+        given = next((keyword for keyword in call.keywords if keyword.arg == name), None)
+        if given is not None and name == "training":
             raise NotApplicable("the call already passes training")
+        if given is not None:  # momentum=0.99 -> momentum=0.9
+            start = offset(given.value.lineno, given.value.col_offset)
+            return [Span(start, offset(given.value.end_lineno, given.value.end_col_offset), value)]
         arguments = [*call.args, *call.keywords]
         if arguments:
             last = max(arguments, key=lambda node: (node.end_lineno, node.end_col_offset))
@@ -84,15 +92,25 @@ def _spans(tree: ast.Module, text: str, lines: list[str], starts: list[int], edi
         if "BatchNormalization" in code:
             spelling, imported = bn_spelling(tree, starts, newline, at)
             code = re.sub(r"\bBatchNormalization\b", spelling, code)
-        return [*imported, Span(at, at, f"{before}{indent}{code}{newline}")]
+        unit = "\t" if re.search(r"^\t", text, re.M) else "    "  # the file's indentation step
+        body = "".join(f"{indent}{_reindent(line.rstrip(chr(13)), unit)}{newline}" for line in code.split("\n"))
+        return [*imported, Span(at, at, f"{before}{body}")]
     raise NotApplicable(f"source fix '{edit.key}' is not applied yet")
 
 
-def _call_at(tree: ast.Module, line: int, col: int) -> ast.Call:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and (node.lineno, node.col_offset) == (line, col):
-            return node
-    raise NotApplicable(f"no call at line {line}")
+def _reindent(line: str, unit: str) -> str:
+    """A line of inserted code, its leading groups of four spaces in the file's own step."""
+    stripped = line.lstrip(" ")
+    return unit * ((len(line) - len(stripped)) // 4) + " " * ((len(line) - len(stripped)) % 4) + stripped
+
+
+def _call_at(tree: ast.Module, line: int, col: int, innermost: bool) -> ast.Call:
+    calls = [
+        node for node in ast.walk(tree) if isinstance(node, ast.Call) and (node.lineno, node.col_offset) == (line, col)
+    ]
+    if not calls:
+        raise NotApplicable(f"no call at line {line}")
+    return calls[-1] if innermost else calls[0]  # ast.walk meets the outer call first
 
 
 def _statement_at(tree: ast.Module, line: int) -> ast.stmt:

@@ -242,3 +242,69 @@ def test_a_fragment_without_imports_is_fixed_in_its_own_convention(tmp_path):
     lines = FRAGMENT.splitlines(keepends=True)
     assert script.read_text() == "".join([lines[0], freeze, *lines[1:]])
     assert "BN014" not in codes(script)
+
+
+SCRATCH = """from tensorflow import keras
+from tensorflow.keras import layers
+
+inputs = keras.Input((32, 32, 3))
+x = layers.Conv2D(16, 3)(inputs)
+x = layers.BatchNormalization(momentum=0.99)(x)
+x = layers.ReLU()(x)
+model = keras.Model(inputs, layers.Dense(2)(layers.Flatten()(x)))
+model.compile("adam", "mse")
+model.fit(keras.utils.image_dataset_from_directory("d", batch_size=64), epochs=3)
+"""
+
+
+def test_bn008_use_bias_false_on_the_constructor_not_the_call(tmp_path):
+    """`Conv2D(16, 3)(inputs)`: two calls start at one position; the setting goes to the
+    constructor. Safe here: the script trains from scratch and loads no weights."""
+    script = tmp_path / "scratch.py"
+    script.write_text(SCRATCH)
+    assert "BN008" in codes(script, keras_version="2")
+    [entry] = bnlint.fix(str(script), keras_version="2", select=["BN008"])["files"]
+    assert [(f["code"], f["applicability"]) for f in entry["fixes"]] == [("BN008", "safe")]
+    assert script.read_text() == SCRATCH.replace("Conv2D(16, 3)(inputs)", "Conv2D(16, 3, use_bias=False)(inputs)")
+    assert "BN008" not in codes(script, keras_version="2")
+
+
+def test_bn002_momentum_is_an_unsafe_fix_that_replaces_the_value(tmp_path):
+    script = tmp_path / "scratch.py"
+    script.write_text(SCRATCH)
+    context = {"keras_version": "2", "dataset_size": 640, "select": ["BN002"]}
+    assert "BN002" in codes(script, **context)
+    [entry] = bnlint.fix(str(script), **context)["files"]
+    assert entry["fixes"] == [] and entry["skipped"][0]["reason"] == "unsafe fix: pass --unsafe-fixes to apply it"
+    assert script.read_text() == SCRATCH
+    bnlint.fix(str(script), unsafe_fixes=True, **context)
+    assert script.read_text() == SCRATCH.replace("momentum=0.99", "momentum=0.9")
+    assert "BN002" not in codes(script, **context)
+
+
+def test_bn002_momentum_loop_for_a_base_in_the_files_indentation(tmp_path):
+    script = tmp_path / "base.py"
+    script.write_text(LOOP.replace("    layer.trainable = True", "\tlayer.trainable = True"))
+    context = {"keras_version": "2", "steps": 300, "select": ["BN002"]}
+    assert "BN002" in codes(script, **context)
+    bnlint.fix(str(script), unsafe_fixes=True, **context)
+    added = (
+        "for layer in base.layers:\n"
+        "\tif isinstance(layer, tf.keras.layers.BatchNormalization): layer.momentum = 0.9833\n"
+    )
+    tabbed = LOOP.replace("    layer.trainable = True", "\tlayer.trainable = True")
+    built = "input_shape=(96, 96, 3))\n"  # right after the base is built
+    assert script.read_text() == tabbed.replace(built, built + added, 1)
+    assert "BN002" not in codes(script, **context)
+
+
+def test_bn004_compile_again_after_the_last_trainable_change(tmp_path):
+    script = tmp_path / "unfreeze.py"
+    source = ROOT / "tests" / "scripts" / "unfreeze_without_recompile.py"
+    shutil.copy(source, script)
+    bnlint.fix(str(script), unsafe_fixes=True, keras_version="2", select=["BN004"])
+    _, added = one_line_added(source.read_text(), script.read_text())
+    assert added == 'model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")\n'
+    index, _ = one_line_added(source.read_text(), script.read_text())
+    assert script.read_text().splitlines()[index - 1].strip() == "layer.trainable = False"  # after the loop
+    assert "BN004" not in codes(script, keras_version="2")

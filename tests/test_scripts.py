@@ -166,10 +166,10 @@ def test_bn004_fix_inserts_the_same_compile_call():
     fix = finding["fix"]
     assert fix["applicability"] == "unsafe"
     [edit] = fix["edits"]
-    assert (edit["kind"], edit["target"], edit["key"]) == ("text", "18", "insert-after")
-    assert (
-        edit["new"] == 'model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")\n'
-    )
+    # After the last trainable change before the training (line 21, in the BN freeze loop that
+    # follows the unfreeze): the compile must see the flags the training runs with.
+    assert (edit["kind"], edit["target"], edit["key"]) == ("text", "21", "insert-statement")
+    assert edit["new"] == 'model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")'
 
 
 LIMITED = (

@@ -88,7 +88,7 @@ def _full(result: FileResult, diagnostic: Diagnostic, out: Console) -> None:
         for line in textwrap.wrap(text, width, break_on_hyphens=False):
             out.print(f"[dim]{gutter}[/][green]{escape(line)}[/]", soft_wrap=True)
         for edit in diagnostic.fix.edits:
-            if edit.kind == "text" and edit.key in ("insert-after", "insert-statement") and edit.new:
+            if edit.kind == "text" and edit.key == "insert-statement" and edit.new:
                 for added in str(edit.new).rstrip("\n").split("\n"):
                     out.print(f"[dim]{gutter}[/][green]+ {escape(added)}[/]", soft_wrap=True, highlight=False)
 

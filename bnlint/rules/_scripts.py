@@ -112,6 +112,19 @@ def freeze_code(base: Base) -> str:
     )
 
 
+def _structure_fix(facts: ScriptFacts, diagnostic: Diagnostic, obj) -> Fix | None:
+    """BN008 in a script: `use_bias=False` on the layer's constructor. Safe when the script
+    loads no weights (a model trained from scratch: the bias only starts at zero and cancels);
+    unsafe otherwise, since loaded weights would then include a bias the layer no longer has."""
+    if diagnostic.code != "BN008" or obj.pos.origin:
+        return None
+    loads = any(b.loaded_at is not None or b.kind == "loaded" for b in facts.bases) or any(
+        bn.loaded_at is not None for bn in facts.bns
+    )
+    edit = Edit("text", f"{obj.pos.line}:{obj.pos.col}", "call-kwarg", None, "use_bias=False")
+    return Fix("set use_bias=False on the layer before the BN", "unsafe" if loads else "safe", (edit,))
+
+
 def call_fix(use: Use) -> Fix | None:
     """`base(x)` -> `base(x, training=False)`: inference-identical, so safe (a call in the
     linted file itself, of a named base)."""
@@ -144,7 +157,7 @@ def structure_findings(facts: ScriptFacts, context: TrainingContext, check) -> l
             if obj is None or key in seen or obj.conditional:
                 continue  # shared by several models, built once per call, or on some paths only
             seen.add(key)
-            diagnostic.layer, diagnostic.fix = diagnostic.layer.split("/", 1)[1], None
+            diagnostic.layer, diagnostic.fix = diagnostic.layer.split("/", 1)[1], _structure_fix(facts, diagnostic, obj)
             if obj.pos.origin:
                 diagnostic.detail += f" (The layer is created in {obj.pos.origin}.)"
             found.append(at(diagnostic, obj.pos))

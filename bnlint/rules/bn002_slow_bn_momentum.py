@@ -8,7 +8,17 @@ from ..context import FROM_OPTIMIZER, TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
 from ..graph import ModelGraph
 from ._scripts import at, bn_phrase, full_label, short_label, train_verb, training_call
-from ._shared import by_momentum, by_owner, if_fine_tuned, settings, statistics_state, training_bn, trains, where
+from ._shared import (
+    by_momentum,
+    by_owner,
+    if_fine_tuned,
+    plural,
+    settings,
+    statistics_state,
+    training_bn,
+    trains,
+    where,
+)
 from .base import Example, Rule
 
 if TYPE_CHECKING:  # the script interpreter loads only when a script is linted
@@ -165,7 +175,27 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
                 f"follow your data{remedy}{last}"
             )
             headline = f"{subject} {train_verb(subject)} with slow momentum {m:g}"
-            yield at(RULE.diagnostic(headline, detail=detail, momentum=m, target=target), location)
+            fix = _script_fix(layers, owner, target)
+            yield at(RULE.diagnostic(headline, detail=detail, momentum=m, target=target, fix=fix), location)
+
+
+def _script_fix(layers: tuple, owner, target: float) -> Fix | None:
+    """momentum= on the script's own BN constructors, or the loop that sets it on a base's BN
+    layers right after the base is built. Unsafe: it changes what training does."""
+    if layers:
+        sites = dict.fromkeys(bn.pos for bn in layers if bn.pos is not None and not bn.pos.origin)
+        if not sites or len(sites) < len({bn.pos for bn in layers}):
+            return None  # some are created in another file
+        edits = tuple(Edit("text", f"{p.line}:{p.col}", "call-kwarg", None, f"momentum={target:g}") for p in sites)
+        return Fix(f"momentum {target:g} on {plural(len(sites), 'BatchNormalization call')}", "unsafe", edits)
+    base = owner
+    if base.pos.origin or base.name == "?" or base.kind == "hub":
+        return None
+    code = (
+        f"for layer in {base.name}.layers:\n    if isinstance(layer, BatchNormalization): layer.momentum = {target:g}"
+    )
+    edit = Edit("text", str(base.pos.line), "insert-statement", None, code)
+    return Fix(f"momentum {target:g} on the BN layers of '{base.name}'", "unsafe", (edit,))
 
 
 def _subject(layers: list) -> tuple[str, str]:
@@ -199,7 +229,11 @@ RULE = Rule(
         "model is evaluated with statistics that never caught up with the data, so validation "
         "accuracy lags far behind training accuracy. PyTorch's default corresponds to m = 0.9."
     ),
-    fix_text="Sets momentum to max(0.9, 1 - k/T) when the horizon T is known (k = `horizon-factor`, default 5), else 0.9.",
+    fix_text=(
+        "Sets momentum to max(0.9, 1 - k/T) when the horizon T is known (k = `horizon-factor`, default 5), "
+        "else 0.9. In a script: `momentum=` on the BN constructors, or a loop setting `layer.momentum` on a "
+        "base's BN layers right after it is built."
+    ),
     fix_safety=(
         "Unsafe: inference is unchanged, but the statistics will move faster in the next "
         "training run, which is the point and must be accepted."

@@ -66,11 +66,19 @@ def check_script(facts: ScriptFacts, context: TrainingContext) -> Iterable[Diagn
             if (keras3 and not traced) != (consumer is not None):
                 continue  # Keras 3 before the first training: the change is what the user wants
             reported.add(change.pos)
-            yield at(_diagnostic(facts, train, change, compiled, consumer), change.pos)
+            # The compile goes after the last trainable change before the training (a BN freeze
+            # loop often follows the unfreeze), so that it compiles what the training runs.
+            last = next(e for e in reversed(facts.events[since : train.seq]) if isinstance(e, SetTrainable))
+            yield at(_diagnostic(facts, train, change, compiled, consumer, last), change.pos)
 
 
 def _diagnostic(
-    facts: ScriptFacts, train: Train, change: SetTrainable, compiled: Event | None, consumer: Event | None
+    facts: ScriptFacts,
+    train: Train,
+    change: SetTrainable,
+    compiled: Event | None,
+    consumer: Event | None,
+    last: SetTrainable,
 ) -> Diagnostic:
     from ..scripts.objects import Compile
 
@@ -94,12 +102,12 @@ def _diagnostic(
     else:
         why = "Keras 2 always trains with the trainable state of the last compile(), so this change is ignored"
     fix = None
-    if compiled is not None and isinstance(compiled, Compile) and not change.text.startswith("for "):
-        indent = " " * (change.pos.col - 1)
+    if compiled is not None and isinstance(compiled, Compile) and not last.pos.origin:
+        # Unsafe: the model then trains what the flags say, which is a change in training.
         fix = Fix(
-            description=f"call {model}.compile(...) again after {change.pos.where}",
+            description=f"call {model}.compile(...) again after {last.pos.where}",
             applicability="unsafe",
-            edits=(Edit("text", f"{change.pos.line}", "insert-after", None, f"{indent}{compiled.text}\n"),),
+            edits=(Edit("text", f"{last.pos.line}", "insert-statement", None, compiled.text),),
         )
     return RULE.diagnostic(
         f"trainable change is ignored: '{model}' is not compiled again before training",
@@ -132,7 +140,8 @@ RULE = Rule(
         "model. On Keras 3 it freezes `d` too: its weights change by 0.0 instead of 0.0019."
     ),
     fix_text=(
-        "Call `compile(...)` again after changing `trainable` (the fix inserts the same compile call). "
+        "Call `compile(...)` again after changing `trainable` (the fix inserts the same compile call "
+        "after the last trainable change before the training). "
         "GAN pattern on Keras 3: set `d.trainable = True` right before `d.train_on_batch(...)` and back to "
         "False before training the combined model, or write a custom `train_step`."
     ),

@@ -112,7 +112,8 @@ RULE = Rule(
     fix_text=(
         "Folds the bias into the BN: moving_mean -= bias, then `use_bias=False` on the "
         "Conv/Dense layer. Inference is unchanged exactly; training is unchanged because "
-        "the batch mean absorbs the bias anyway."
+        "the batch mean absorbs the bias anyway. In a script: `use_bias=False` on the layer's "
+        "constructor (safe when the script loads no weights, else unsafe)."
     ),
     fix_safety="Safe: the folded model computes the same function in inference and training mode.",
     examples=(
