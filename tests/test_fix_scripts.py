@@ -308,3 +308,38 @@ def test_bn004_compile_again_after_the_last_trainable_change(tmp_path):
     index, _ = one_line_added(source.read_text(), script.read_text())
     assert script.read_text().splitlines()[index - 1].strip() == "layer.trainable = False"  # after the loop
     assert "BN004" not in codes(script, keras_version="2")
+
+
+def test_one_space_notebook_with_outputs_keeps_them(tmp_path):
+    """nbformat's own layout (1-space indentation, raw UTF-8) with outputs in every code cell."""
+    document = json.loads(NOTEBOOK.read_text())
+    for index, cell in enumerate(c for c in document["cells"] if c["cell_type"] == "code"):
+        cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": [f"Époque {index}: ok\n"]}]
+    text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+    notebook = tmp_path / "outputs.ipynb"
+    notebook.write_text(text, encoding="utf-8")
+    bnlint.fix(str(notebook))
+    _, added = one_line_added(text, notebook.read_text(encoding="utf-8"))
+    assert added == f"    {json.dumps(FREEZE_CELL + chr(10))},\n"
+    assert "Époque 3: ok" in notebook.read_text(encoding="utf-8")
+
+
+def test_a_fix_that_would_break_the_file_leaves_it_untouched(tmp_path):
+    """The safety net under every rule's fix: a fix whose text does not parse is an error for
+    the file and nothing is written (constructed here: no rule writes such a fix)."""
+    import pytest
+
+    from bnlint.diagnostics import Edit, Fix
+    from bnlint.errors import InputError
+    from bnlint.fixing import FixOptions, FixReport, _fix_source
+    from bnlint.linting import Options, lint_file
+
+    script = tmp_path / "train.py"
+    shutil.copy(EXAMPLE, script)
+    before = lint_file(str(script), Options())
+    broken = Fix("a broken fix", "safe", (Edit("text", "22", "insert-statement", None, "for layer in :"),))
+    before.diagnostics = [before.diagnostics[0]]
+    before.diagnostics[0].fix = broken
+    with pytest.raises(InputError, match="the fixed text does not lint"):
+        _fix_source(FixReport(path=str(script), before=before), Options(), FixOptions())
+    assert script.read_bytes() == EXAMPLE.read_bytes()
