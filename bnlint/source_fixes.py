@@ -80,7 +80,7 @@ def _spans(tree: ast.Module, text: str, lines: list[str], starts: list[int], edi
         at = offset(call.end_lineno, call.end_col_offset) - 1  # before the closing parenthesis
         return [Span(at, at, str(edit.new))]
     if edit.key == "insert-statement":
-        statement = _statement_at(tree, int(edit.target))
+        statement, enclosing = _statement_at(tree, int(edit.target))
         first = lines[statement.lineno - 1]
         indent = first[: len(first) - len(first.lstrip())]
         if first[len(indent) :].encode("utf-8")[: statement.col_offset - len(indent.encode())].strip():
@@ -88,7 +88,7 @@ def _spans(tree: ast.Module, text: str, lines: list[str], starts: list[int], edi
         newline = "\r\n" if first.endswith("\r\n") else "\n"
         at = starts[statement.end_lineno]
         before = "" if text[:at].endswith(("\n", "\r")) else newline  # a missing final newline
-        code, imported = str(edit.new), []
+        code, imported = _receiver_in_scope(tree, str(edit.new), statement, enclosing), []
         if "BatchNormalization" in code:
             spelling, imported = bn_spelling(tree, starts, newline, at)
             code = re.sub(r"\bBatchNormalization\b", spelling, code)
@@ -113,8 +113,9 @@ def _call_at(tree: ast.Module, line: int, col: int, innermost: bool) -> ast.Call
     return calls[-1] if innermost else calls[0]  # ast.walk meets the outer call first
 
 
-def _statement_at(tree: ast.Module, line: int) -> ast.stmt:
-    """The innermost statement starting at `line`, or the loop over layers that holds it."""
+def _statement_at(tree: ast.Module, line: int) -> tuple[ast.stmt, list[ast.stmt]]:
+    """The innermost statement starting at `line`, or the loop over layers that holds it; and
+    the statements that enclose it, outermost first."""
     found: list[ast.stmt] = []  # enclosing statements, outermost first
 
     def visit(body: list[ast.stmt], chain: list[ast.stmt]) -> None:
@@ -131,6 +132,10 @@ def _statement_at(tree: ast.Module, line: int) -> ast.stmt:
     visit(tree.body, [])
     if not found:
         raise NotApplicable(f"no statement starts at line {line}")
+    return _after_layer_loops(found), found
+
+
+def _after_layer_loops(found: list[ast.stmt]) -> ast.stmt:
     statement = found[-1]
     # After the whole loop over the layers (not once per layer): climb through the `for` loops
     # whose variable the statement uses, and the `if`s between them; stop at any other block
@@ -142,6 +147,44 @@ def _statement_at(tree: ast.Module, line: int) -> ast.stmt:
         elif not isinstance(outer, ast.If):
             break
     return statement
+
+
+def _receiver_in_scope(tree: ast.Module, code: str, statement: ast.stmt, enclosing: list[ast.stmt]) -> str:
+    """`for layer in NAME.layers: ...` must name an object bound where it goes: a base built in
+    one function and unfrozen in another (`for layer in model.layers[172:]`) is reached through
+    the object that statement loops over; otherwise the fix is not made."""
+    match = re.match(r"for \w+ in (\w+)\.layers\b", code)
+    if match is None:
+        return code
+    function = next((s for s in reversed(enclosing) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    bound = _bound_names(tree.body) | (_bound_names(function.body, function.args) if function else set())
+    if match[1] in bound:
+        return code
+    if isinstance(statement, ast.For):
+        owner = statement.iter.value if isinstance(statement.iter, ast.Subscript) else statement.iter
+        if isinstance(owner, ast.Attribute) and owner.attr == "layers" and isinstance(owner.value, ast.Name):
+            if owner.value.id in bound:
+                return code.replace(f" in {match[1]}.layers", f" in {owner.value.id}.layers", 1)
+    raise NotApplicable(f"'{match[1]}' is not defined where the fix would go")
+
+
+def _bound_names(body: list[ast.stmt], args: ast.arguments | None = None) -> set[str]:
+    """Names a block binds (not inside the functions and classes it defines)."""
+    names = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)} if args else set()
+    pending = list(body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Global):
+            names.update(node.names)
+        pending.extend(ast.iter_child_nodes(node))
+    return names
 
 
 def _handler_bodies(items: list) -> list[ast.stmt]:

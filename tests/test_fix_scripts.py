@@ -343,3 +343,46 @@ def test_a_fix_that_would_break_the_file_leaves_it_untouched(tmp_path):
     with pytest.raises(InputError, match="the fixed text does not lint"):
         _fix_source(FixReport(path=str(script), before=before), Options(), FixOptions())
     assert script.read_bytes() == EXAMPLE.read_bytes()
+
+
+# The base is built in one function and unfrozen in another, through the model whose head sits
+# on its output (so the model's layers are the base's): the fix must name `model` there, since
+# `base` is not defined in that function.
+TWO_FUNCTIONS = """from keras.applications import ResNet50
+from keras.layers import Dense, GlobalAveragePooling2D
+from keras.models import Model
+
+
+def build():
+    base = ResNet50(weights="imagenet", include_top=False)
+    x = GlobalAveragePooling2D()(base.output)
+    return Model(base.input, Dense(2)(x))
+
+
+def unfreeze(model):
+    for layer in model.layers[150:]:
+        layer.trainable = True
+    model.compile("sgd", "categorical_crossentropy")
+    return model
+
+
+model = unfreeze(build())
+model.fit_generator(None, steps_per_epoch=100, epochs=5)
+"""
+
+
+def test_the_freeze_names_what_is_defined_where_it_goes(tmp_path):
+    script = tmp_path / "two_functions.py"
+    script.write_text(TWO_FUNCTIONS)
+    assert "BN014" in codes(script, keras_version="2")
+    bnlint.fix(str(script), keras_version="2")
+    expected = TWO_FUNCTIONS.replace(
+        "from keras.applications import ResNet50\n",
+        "from keras.applications import ResNet50\nfrom keras.layers import BatchNormalization\n",
+    ).replace(
+        "        layer.trainable = True\n",
+        "        layer.trainable = True\n"
+        "    for layer in model.layers: layer.trainable = layer.trainable and not isinstance(layer, BatchNormalization)\n",
+    )
+    assert script.read_text() == expected
+    assert "BN014" not in codes(script, keras_version="2")
