@@ -10,17 +10,22 @@ Edits (see Edit in diagnostics.py), kind "text":
   (after the whole loop when the statement sets something on the loop's variable), with its
   indentation. The name BatchNormalization in `new` is spelled as the script imports it (an
   import of it is added only when the script has none to spell it with).
+- key "functional-wrapper": target "LINE:COL" is `NAME = Sequential([base, layer, ...])`; the
+  statement becomes the functional model that calls the base `new` with training=False (only
+  for that simple form, and never when it would lose a comment or reuse a name in use).
 """
 
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 from dataclasses import dataclass
 
 from .diagnostics import Edit
 
-KEYS = ("call-kwarg", "insert-statement")
+KEYS = ("call-kwarg", "insert-statement", "functional-wrapper")
 LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
@@ -95,6 +100,9 @@ def _spans(tree: ast.Module, text: str, lines: list[str], starts: list[int], edi
         unit = "\t" if re.search(r"^\t", text, re.M) else "    "  # the file's indentation step
         body = "".join(f"{indent}{_reindent(line.rstrip(chr(13)), unit)}{newline}" for line in code.split("\n"))
         return [*imported, Span(at, at, f"{before}{body}")]
+    if edit.key == "functional-wrapper":
+        line, col = (int(part) for part in edit.target.split(":"))
+        return [_functional(tree, text, lines, starts, _call_at(tree, line, col - 1, innermost=False), str(edit.new))]
     raise NotApplicable(f"source fix '{edit.key}' is not applied yet")
 
 
@@ -158,14 +166,23 @@ def _receiver_in_scope(tree: ast.Module, code: str, statement: ast.stmt, enclosi
         return code
     function = next((s for s in reversed(enclosing) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
     bound = _bound_names(tree.body) | (_bound_names(function.body, function.args) if function else set())
+    bound |= {node.id for node in ast.walk(statement) if isinstance(node, ast.Name)}  # the script uses it here
     if match[1] in bound:
         return code
-    if isinstance(statement, ast.For):
-        owner = statement.iter.value if isinstance(statement.iter, ast.Subscript) else statement.iter
-        if isinstance(owner, ast.Attribute) and owner.attr == "layers" and isinstance(owner.value, ast.Name):
-            if owner.value.id in bound:
-                return code.replace(f" in {match[1]}.layers", f" in {owner.value.id}.layers", 1)
+    # The object whose layers the statement walks: `for layer in model.layers[172:]`,
+    # `for i in range(len(model.layers))`, `for layer in self.model.layers`.
+    where = statement.iter if isinstance(statement, ast.For) else statement
+    for node in ast.walk(where):
+        if isinstance(node, ast.Attribute) and node.attr == "layers" and _root(node.value) in bound:
+            return code.replace(f" in {match[1]}.layers", f" in {ast.unparse(node.value)}.layers", 1)
     raise NotApplicable(f"'{match[1]}' is not defined where the fix would go")
+
+
+def _root(node: ast.expr) -> str | None:
+    """'self' for self.model: the name a chain of attributes starts from (None for a call...)."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _bound_names(body: list[ast.stmt], args: ast.arguments | None = None) -> set[str]:
@@ -254,3 +271,75 @@ def _keras_root(module: str) -> str | None:
         if part in ("keras", "tf_keras"):
             return ".".join(parts[: index + 1])
     return None
+
+
+def _functional(tree: ast.Module, text: str, lines: list[str], starts: list[int], call: ast.Call, base: str) -> Span:
+    """`model = keras.Sequential([base, L1, L2])` -> the same layers called on an Input, the base
+    with training=False, in a keras.Model of the same name."""
+    statement = next(
+        (
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign)
+            and node.value is call
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ),
+        None,
+    )
+    prefix = _sequential_prefix(call.func)
+    if (
+        statement is None
+        or prefix is None
+        or len(call.args) != 1
+        or not isinstance(call.args[0], (ast.List, ast.Tuple))
+    ):
+        raise NotApplicable("only `NAME = keras.Sequential([base, ...])` is rewritten; build it as a functional model")
+    if any(keyword.arg != "name" for keyword in call.keywords):
+        raise NotApplicable("the Sequential call has arguments a functional model does not take")
+    elements = list(call.args[0].elts)
+    given_input = None
+    if elements and isinstance(elements[0], ast.Call) and _called_name(elements[0]).endswith("Input"):
+        given_input = ast.get_source_segment(text, elements.pop(0))
+    if not elements or not (isinstance(elements[0], ast.Name) and elements[0].id == base):
+        raise NotApplicable(f"'{base}' is not the first layer of the Sequential list")
+    segment = "".join(lines[statement.lineno - 1 : statement.end_lineno])
+    if any(t.type == tokenize.COMMENT for t in tokenize.generate_tokens(io.StringIO(segment).readline)):
+        raise NotApplicable("a comment inside the Sequential list would be lost")
+    model = statement.targets[0].id
+    names = (f"{model}_input", f"{model}_x")
+    if set(names) & _all_names(tree):
+        raise NotApplicable(f"the names {names[0]} / {names[1]} are already in use")
+    first = lines[statement.lineno - 1]
+    indent = first[: len(first) - len(first.lstrip())]
+    newline = "\r\n" if first.endswith("\r\n") else "\n"
+    source = given_input or f"{prefix}.Input(shape={base}.input.shape[1:])"
+    body = [f"{names[0]} = {source}", f"{names[1]} = {base}({names[0]}, training=False)"]
+    body += [f"{names[1]} = {ast.get_source_segment(text, layer)}({names[1]})" for layer in elements[1:]]
+    name = next((k for k in call.keywords if k.arg == "name"), None)
+    extra = f", name={ast.get_source_segment(text, name.value)}" if name else ""
+    body.append(f"{model} = {prefix}.Model({names[0]}, {names[1]}{extra})")
+    start = starts[statement.lineno - 1] + len(indent)
+    end = starts[statement.end_lineno - 1] + len(
+        lines[statement.end_lineno - 1].encode("utf-8")[: statement.end_col_offset].decode("utf-8", "replace")
+    )
+    return Span(start, end, (newline + indent).join(body))
+
+
+def _sequential_prefix(func: ast.expr) -> str | None:
+    """'keras' for keras.Sequential / keras.models.Sequential, 'tf.keras' for tf.keras.Sequential:
+    where Input and Model are found."""
+    if not (isinstance(func, ast.Attribute) and func.attr == "Sequential"):
+        return None
+    dotted = ast.unparse(func.value)
+    if dotted.endswith(".models"):
+        dotted = dotted[: -len(".models")]
+    return dotted if dotted.split(".")[-1] in ("keras", "tf_keras") else None
+
+
+def _called_name(call: ast.Call) -> str:
+    return ast.unparse(call.func)
+
+
+def _all_names(tree: ast.Module) -> set[str]:
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}

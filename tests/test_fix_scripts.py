@@ -386,3 +386,62 @@ def test_the_freeze_names_what_is_defined_where_it_goes(tmp_path):
     )
     assert script.read_text() == expected
     assert "BN014" not in codes(script, keras_version="2")
+
+
+SEQUENTIAL = """import keras
+
+base = keras.applications.MobileNetV2(input_shape=(32, 32, 3), include_top=False, weights="imagenet", alpha=0.35)
+base.trainable = False
+model = keras.Sequential([base, keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)], name="classifier")
+"""
+
+# Runs both versions of the script with real Keras 3 (weights=None: nothing is downloaded), gives
+# the fixed model the original's weights, and compares predictions in inference mode.
+EQUIVALENCE = """
+import json, sys
+import numpy as np
+import keras
+def build(path):
+    scope = {}
+    exec(open(path).read().replace('weights="imagenet"', "weights=None"), scope)
+    return scope["model"]
+before, after = build(sys.argv[1]), build(sys.argv[2])
+after.set_weights(before.get_weights())
+x = np.random.default_rng(0).random((4, 32, 32, 3), dtype="float32")
+print(json.dumps({"same": bool(np.array_equal(before(x, training=False), after(x, training=False))),
+                  "classes": [type(before).__name__, type(after).__name__], "name": after.name}))
+"""
+
+
+def test_bn001_sequential_becomes_the_equivalent_functional_model(tmp_path):
+    original, script = tmp_path / "original.py", tmp_path / "sequential.py"
+    original.write_text(SEQUENTIAL)
+    script.write_text(SEQUENTIAL)
+    [entry] = bnlint.fix(str(script))["files"]
+    assert entry["skipped"][0]["reason"] == "unsafe fix: pass --unsafe-fixes to apply it"
+    bnlint.fix(str(script), unsafe_fixes=True)
+    assert script.read_text() == SEQUENTIAL.replace(
+        'model = keras.Sequential([base, keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)], name="classifier")\n',
+        "model_input = keras.Input(shape=base.input.shape[1:])\n"
+        "model_x = base(model_input, training=False)\n"
+        "model_x = keras.layers.GlobalAveragePooling2D()(model_x)\n"
+        "model_x = keras.layers.Dense(2)(model_x)\n"
+        'model = keras.Model(model_input, model_x, name="classifier")\n',
+    )
+    assert "BN001" not in codes(script)
+    run = subprocess.run([sys.executable, "-c", EQUIVALENCE, original, script], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads(run.stdout.splitlines()[-1]) == {
+        "same": True,
+        "classes": ["Sequential", "Functional"],
+        "name": "classifier",
+    }
+
+
+def test_a_sequential_list_with_a_comment_is_not_rewritten(tmp_path):
+    script = tmp_path / "commented.py"
+    text = SEQUENTIAL.replace("[base, ", "[\n    base,  # the pretrained part\n    ")
+    script.write_text(text)
+    [entry] = bnlint.fix(str(script), unsafe_fixes=True)["files"]
+    assert [s["reason"] for s in entry["skipped"]] == ["a comment inside the Sequential list would be lost"]
+    assert script.read_text() == text

@@ -126,11 +126,22 @@ def _structure_fix(facts: ScriptFacts, diagnostic: Diagnostic, obj) -> Fix | Non
 
 
 def call_fix(use: Use) -> Fix | None:
-    """`base(x)` -> `base(x, training=False)`: inference-identical, so safe (a call in the
-    linted file itself, of a named base)."""
-    if use.wiring != "call" or use.pos.origin or use.base.name == "?":
+    """`base(x)` -> `base(x, training=False)`: inference-identical, so safe; a Sequential model
+    holding the base -> the equivalent functional model (unsafe: its structure changes). Only
+    for a named base, in the linted file itself."""
+    if use.pos.origin or use.base.name == "?":
         return None
-    edit = Edit("text", f"{use.pos.line}:{use.pos.col}", "call-kwarg", None, "training=False")
+    where = f"{use.pos.line}:{use.pos.col}"
+    if use.wiring == "sequential":  # unsafe: the model's structure changes (Sequential -> Functional)
+        edit = Edit("text", where, "functional-wrapper", None, use.base.name)
+        return Fix(
+            f"rebuild the Sequential model as a functional one calling '{use.base.name}' with training=False",
+            "unsafe",
+            (edit,),
+        )
+    if use.wiring != "call":
+        return None
+    edit = Edit("text", where, "call-kwarg", None, "training=False")
     return Fix(f"pass training=False to the call of '{use.base.name}'", "safe", (edit,))
 
 
