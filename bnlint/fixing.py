@@ -206,6 +206,9 @@ def _fix_source(report: FixReport, options: Options, fix_options: FixOptions) ->
     for index, diagnostic in enumerate(chosen):
         try:
             spans = plan(source, diagnostic.fix.edits)
+        except SyntaxError:  # a notebook cell that does not parse (linted around, not edited around)
+            report.skipped.append((diagnostic.code, diagnostic.fix.description, "a cell does not parse; fix it first"))
+            continue
         except NotApplicable as exc:
             report.skipped.append((diagnostic.code, diagnostic.fix.description, str(exc)))
             continue

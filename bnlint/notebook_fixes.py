@@ -21,7 +21,7 @@ from .source_fixes import LINE, NotApplicable, Span
 class Notebook:
     raw: str  # the file's text (after any byte-order mark)
     document: dict[str, Any]  # with outputs: everything is written back
-    layout: dict[str, Any]  # json.dumps arguments that reproduce `raw`
+    layout: dict[str, Any]  # json.dumps arguments (and the line ending) that reproduce `raw`
     final_newline: str
     joined: str  # the code cells as one Python text (what the edits are planned on)
     cells: tuple[tuple[int, int], ...]  # (first line in `joined`, 1-based cell number)
@@ -29,14 +29,29 @@ class Notebook:
 
 def load(raw: str) -> Notebook:
     document = json.loads(raw)
-    final_newline = raw[len(raw.rstrip("\n")) :]
-    for indent in (1, 2, 4, 3, None):
-        for ensure_ascii in (False, True):
-            layout = {"indent": indent, "ensure_ascii": ensure_ascii}
-            if json.dumps(document, **layout) + final_newline == raw:
-                source = notebook_source(raw.encode("utf-8"))
-                return Notebook(raw, document, layout, final_newline, source.text, source.cells)
+    final_newline = raw[len(raw.rstrip("\r\n")) :]
+    for layout in _layouts("\r\n" in raw):
+        if dump(document, layout) + final_newline == raw:
+            source = notebook_source(raw.encode("utf-8"))
+            return Notebook(raw, document, layout, final_newline, source.text, source.cells)
     raise NotApplicable("the notebook's JSON layout cannot be written back exactly; fix it by hand")
+
+
+def _layouts(crlf: bool):
+    """The layouts notebook writers use: nbformat (indent 1), VS Code and others (indent 2 or 4),
+    Colab (compact, no spaces), raw or escaped non-ASCII, \n or \r\n."""
+    for newline in ("\r\n", "\n") if crlf else ("\n",):
+        for indent in (1, 2, 4, 3, None):
+            for separators in ((",", ": "),) if indent else ((",", ":"), (", ", ": ")):
+                for ensure_ascii in (False, True):
+                    yield {"indent": indent, "separators": separators, "ensure_ascii": ensure_ascii, "newline": newline}
+
+
+def dump(document: dict, layout: dict) -> str:
+    text = json.dumps(document, **{k: v for k, v in layout.items() if k != "newline"})
+    return (
+        text.replace("\n", layout["newline"]) if layout["newline"] != "\n" else text
+    )  # (no raw newline in JSON strings)
 
 
 def rewrite(notebook: Notebook, spans: list[Span]) -> tuple[str, str]:
@@ -69,7 +84,7 @@ def rewrite(notebook: Notebook, spans: list[Span]) -> tuple[str, str]:
         )
         if diff and not diff[-1].endswith("\n"):
             diff[-1] += "\n\\ No newline at end of cell\n"
-    text = json.dumps(notebook.document, **notebook.layout) + notebook.final_newline
+    text = dump(notebook.document, notebook.layout) + notebook.final_newline
     for cell, source in kept.items():  # the document stays as read: rewrite may be called again
         notebook.document["cells"][cell - 1]["source"] = source
     return text, "".join(line if line.endswith("\n") else line + "\n" for line in diff)

@@ -182,9 +182,30 @@ def test_notebook_layout_outputs_and_escapes_survive(tmp_path):
     assert len(after) == len(before)  # a string source: the insertion is inside one JSON line
 
 
+def test_colab_and_windows_layouts_are_written_back_exactly(tmp_path):
+    """Colab saves compact JSON (no spaces); a notebook edited on Windows may have \\r\\n."""
+    document = json.loads(NOTEBOOK.read_text())
+    for name, text in (
+        ("colab.ipynb", json.dumps(document, separators=(",", ":"))),
+        ("windows.ipynb", json.dumps(document, indent=1).replace("\n", "\r\n") + "\r\n"),
+    ):
+        notebook = tmp_path / name
+        notebook.write_bytes(text.encode())
+        [entry] = bnlint.fix(str(notebook))["files"]
+        assert [f["code"] for f in entry["fixes"]] == ["BN014"], entry["skipped"]
+        fixed = json.loads(notebook.read_bytes())
+        [cell] = [c for c in fixed["cells"] if FREEZE_CELL + "\n" in c["source"]]
+        cell["source"].remove(FREEZE_CELL + "\n")
+        assert fixed == document
+        layout = notebook.read_bytes().replace(b"\\n", b"")  # the layout around the JSON strings
+        assert layout.count(b"\r\n") == text.encode().replace(b"\\n", b"").count(b"\r\n") + (name == "windows.ipynb")
+
+
 def test_a_notebook_layout_bnlint_cannot_reproduce_is_not_rewritten(tmp_path):
-    notebook = tmp_path / "compact.ipynb"
-    notebook.write_text(json.dumps(json.loads(NOTEBOOK.read_text()), separators=(",", ":")))
+    notebook = tmp_path / "escaped.ipynb"  # an ASCII letter escaped: valid JSON no notebook writer produces
+    text = json.dumps(json.loads(NOTEBOOK.read_text()), indent=1).replace('"markdown"', '"mark\\u0064own"', 1)
+    assert '"mark\\u0064own"' in text
+    notebook.write_text(text)
     before = notebook.read_bytes()
     [entry] = bnlint.fix(str(notebook))["files"]
     assert entry["fixes"] == [] and "layout cannot be written back exactly" in entry["skipped"][0]["reason"]
