@@ -150,6 +150,7 @@ def check(paths, **flags):
     if fmt in (None, "text"):
         fmt = "full" if output_file is None and sys.stdout.isatty() else "concise"
     if fixing_requested(flags):
+        flags["jobs"] = jobs or available_cpus()
         sys.exit(run_fixes(paths, options, flags, "json" if fmt == "json" else fmt))
     if statistics and fmt not in ("full", "concise"):
         raise click.UsageError("--statistics prints text: it cannot be combined with --output-format " + fmt)

@@ -54,7 +54,7 @@ def run(paths: tuple[str, ...], options: Any, flags: dict[str, Any], output_form
         verify=bool(flags.get("verify")),
         trust_code=bool(flags.get("trust_model_code")),
     )
-    reports = fix_paths(list(paths), options, wanted)
+    reports = fix_paths(list(paths), options, wanted, jobs=flags.get("jobs") or 1)
     if output_format == "json":
         click.echo(json.dumps(report(reports), indent=2))
     else:

@@ -15,6 +15,7 @@ import codecs
 import difflib
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from .diagnostics import Edit, Fix
@@ -22,7 +23,7 @@ from .edits import Change, Unsupported, apply_fix
 from .errors import InputError
 from .graph import generation_of
 from .limits import in_force
-from .linting import FileResult, Options, error_boundary, files_to_lint, limits_for, lint_file
+from .linting import FileResult, Options, error_boundary, files_to_lint, in_parallel, limits_for, lint_file
 from .readers.keras_config import build_root
 from .semantics import bn_mode
 
@@ -92,9 +93,15 @@ class FixReport:
         return data
 
 
-def fix_paths(paths: list[str], options: Options, fix_options: FixOptions) -> list[FixReport]:
+def fix_paths(paths: list[str], options: Options, fix_options: FixOptions, jobs: int = 1) -> list[FixReport]:
+    """Fix every input (in `jobs` processes, as lint_paths lints them)."""
     check_output_option(paths, fix_options.output)
-    return [fix_file(path, options, fix_options) for path in files_to_lint(paths, options)]
+    work = partial(fix_file, options=options, fix_options=fix_options)
+    return in_parallel(work, files_to_lint(paths, options), jobs, _failed)
+
+
+def _failed(path: str, error: str) -> FixReport:
+    return FixReport(path=path, before=FileResult(path, error=error), error=error)
 
 
 def report(reports: list[FixReport]) -> dict[str, Any]:

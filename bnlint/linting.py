@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import import_module
-from typing import Any
+from typing import Any, TypeVar
 
 from . import __version__
 from .config import Config, forget
@@ -26,6 +27,8 @@ from .errors import InputError
 from .limits import DEFAULTS as DEFAULT_LIMITS
 from .limits import Limits, from_settings, in_force
 from .rules import Rule, select
+
+T = TypeVar("T")
 
 SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
@@ -67,8 +70,17 @@ def lint_paths(paths: Iterable[str], options: Options, jobs: int = 1) -> list[Fi
     """Lint every input; with jobs > 1, in that many processes, in the same order as a
     serial run (one file is always linted here: no start-up cost)."""
     files = files_to_lint(paths, options)
+    return in_parallel(
+        partial(lint_file, options=options), files, jobs, lambda path, error: FileResult(path, error=error)
+    )
+
+
+def in_parallel(work: Callable[[str], T], files: list[str], jobs: int, failed: Callable[[str, str], T]) -> list[T]:
+    """work(path) for every file, in `jobs` forked processes and in the order of `files`.
+    A worker killed mid-run (the out-of-memory killer) breaks the pool: the files not done are
+    then each run in a forked child of their own, and the one that dies is `failed(path, why)`."""
     if jobs <= 1 or len(files) <= 1:
-        return [lint_file(path, options) for path in files]
+        return [work(path) for path in files]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -81,19 +93,19 @@ def lint_paths(paths: Iterable[str], options: Options, jobs: int = 1) -> list[Fi
     # both processes stay busy to the end (a 100 MB model among 1,000 scripts).
     size = max(1, min(16, len(files) // (workers * 8)))
     chunks = [files[start : start + size] for start in range(0, len(files), size)]
-    results: list[FileResult] = []
+    results: list[T] = []
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-        futures = [pool.submit(_lint_chunk, chunk, options) for chunk in chunks]
+        futures = [pool.submit(_run_chunk, work, chunk) for chunk in chunks]
         for chunk, future in zip(chunks, futures, strict=True):
             try:
                 results.extend(future.result())
-            except BrokenProcessPool:  # a worker died (the out-of-memory killer): the pool is gone
-                results.extend(_lint_file_alone(path, options) for path in chunk)
+            except BrokenProcessPool:
+                results.extend(_alone(work, path, failed) for path in chunk)
     return results
 
 
-def _lint_chunk(paths: list[str], options: Options) -> list[FileResult]:
-    return [lint_file(path, options) for path in paths]
+def _run_chunk(work: Callable[[str], T], paths: list[str]) -> list[T]:
+    return [work(path) for path in paths]
 
 
 def _preload(files: list[str]) -> None:
@@ -108,15 +120,15 @@ def _preload(files: list[str]) -> None:
         import_module("bnlint.readers").load_reader(kind)
 
 
-def _lint_file_alone(path: str, options: Options) -> FileResult:
-    """lint_file in a forked child of its own, so a file that kills its process is that
-    file's error line and nothing else is lost."""
+def _alone(work: Callable[[str], T], path: str, failed: Callable[[str, str], T]) -> T:
+    """work(path) in a forked child of its own: a file that kills its process is that file's
+    error and nothing else is lost."""
     from .isolation import run_isolated
 
-    result = FileResult(path=path)
-    with error_boundary(result):
-        return run_isolated(lambda: lint_file(path, options), settings_for(path, options).limits.max_seconds)
-    return result
+    try:
+        return run_isolated(lambda: work(path), DEFAULT_LIMITS.max_seconds)
+    except InputError as exc:
+        return failed(path, str(exc))
 
 
 def available_cpus() -> int:

@@ -466,3 +466,24 @@ def test_a_sequential_list_with_a_comment_is_not_rewritten(tmp_path):
     [entry] = bnlint.fix(str(script), unsafe_fixes=True)["files"]
     assert [s["reason"] for s in entry["skipped"]] == ["a comment inside the Sequential list would be lost"]
     assert script.read_text() == text
+
+
+def test_fix_in_parallel_writes_what_a_serial_fix_writes(tmp_path):
+    for jobs in ("1", "2"):
+        folder = tmp_path / f"jobs{jobs}"
+        folder.mkdir()
+        shutil.copy(EXAMPLE, folder / "a.py")
+        shutil.copy(NOTEBOOK, folder / "b.ipynb")
+        (folder / "c.py").write_text(LOOP)
+        (folder / "d.py").write_text(TWO_FUNCTIONS)
+        done = cli("--fix", "--jobs", jobs, "--keras-version", "2", "--format", "json", folder)
+        assert [f["path"].rsplit("/", 1)[1] for f in json.loads(done.stdout)["files"]] == [
+            "a.py",
+            "b.ipynb",
+            "c.py",
+            "d.py",
+        ]
+    for name in ("a.py", "b.ipynb", "c.py", "d.py"):
+        assert (tmp_path / "jobs1" / name).read_bytes() == (tmp_path / "jobs2" / name).read_bytes()
+    assert (tmp_path / "jobs2" / "c.py").read_text() != LOOP  # the fixes were made
+    assert (tmp_path / "jobs2" / "d.py").read_text() != TWO_FUNCTIONS
