@@ -102,6 +102,14 @@ class Layer:
         return not inner or any(child.trainable for child in inner)
 
     @property
+    def frozen(self) -> bool:
+        """Nothing in it trains: its own flag is off, or every layer in it is frozen (the
+        `for layer in base.layers: layer.trainable = False` idiom leaves the model's own flag
+        on, and so does tf_keras when it loads a nested model from a .keras file)."""
+        inner = [child for child in self.children if child.class_name != "InputLayer"]
+        return not self.trainable or (bool(inner) and all(child.frozen for child in inner))
+
+    @property
     def built_input_shape(self) -> Any:
         """The input shape Keras 3 recorded when it built the layer (`build_config`), or None."""
         build = self.raw.get("build_config")

@@ -32,7 +32,7 @@ model = keras.Model(inp, layers.Dense(2)(x))
 
 def check(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
     for base in graph.bases():
-        if base.trainable:
+        if not base.frozen:
             continue
         calls = unprotected_calls(base)
         if not calls or statistics_state(graph, base.bn_layers()) == "initial":
@@ -202,6 +202,11 @@ model.fit(train_ds, epochs=10)
 """,
             fires_on=frozenset(),
             kind="script",
+        ),
+        Example(
+            "base frozen layer by layer (the model's own flag stays on) and called without training=False",
+            "base = make_base()\nfor layer in base.layers:\n    layer.trainable = False\n"
+            "inp = keras.Input((8, 8, 3))\nx = base(inp)" + HEAD,
         ),
     ),
     check_model=check,
