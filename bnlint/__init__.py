@@ -74,3 +74,28 @@ def fix(
 
 
 __all__ = ["__version__", "fix", "lint"]
+
+
+def check(
+    model: Any,
+    *,
+    dataset_size: int | None = None,
+    batch_size: int | None = None,
+    epochs: int | None = None,
+    steps: int | None = None,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The model rules on a live Keras 3 or tf_keras model object (nothing saved or run);
+    returns what `lint()` returns for a file, the model's name as its path."""
+    from .live import check as check_live
+
+    return check_live(
+        model,
+        dataset_size=dataset_size,
+        batch_size=batch_size,
+        epochs=epochs,
+        steps=steps,
+        select_codes=tuple(select),
+        ignore_codes=tuple(ignore),
+    )

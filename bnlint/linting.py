@@ -169,8 +169,13 @@ def lint_file(path: str, options: Options, text: str | None = None) -> FileResul
                 _lint_model_isolated(path, result, settings.rules, settings.context, settings.limits.max_seconds)
         # ignore-layers: the model-side suppression (a model file has no comments)
         result.diagnostics = [d for d in result.diagnostics if not settings.config.ignores_layer(d.layer)]
-    result.diagnostics.sort(key=lambda d: (d.cell or 0, d.line or 0, d.layer or "", SEVERITY_ORDER[d.severity], d.code))
+    in_order(result)
     return result
+
+
+def in_order(result: FileResult) -> None:
+    """Findings by position (cell, line, layer), then severity and code."""
+    result.diagnostics.sort(key=lambda d: (d.cell or 0, d.line or 0, d.layer or "", SEVERITY_ORDER[d.severity], d.code))
 
 
 @contextlib.contextmanager
@@ -249,22 +254,27 @@ def _lint_model(path: str, result: FileResult, rules: list[Rule], context: Train
     from .readers import read_model  # h5py is imported only when a model is read
 
     with read_model(path, result.kind) as graph:  # closing releases the lazily opened weight files
-        result.keras_version = graph.keras_version
-        if graph.optimizer_iterations:
-            context = context.merged_under(source=FROM_OPTIMIZER, steps=graph.optimizer_iterations)
-        if graph.input_batch_size():
-            context = context.merged_under(source="the model's Input signature", batch_size=graph.input_batch_size())
-        result.context = context.describe()
-        for rule in rules:
-            if rule.check_model is not None:
-                result.diagnostics.extend(rule.check_model(graph, context))
-        result.notes = graph.all_notes()
-        if not graph.root.children:  # a subclassed model saved with `"config": {}`
-            result.notes.insert(
-                0,
-                f"the file records no layers for '{graph.root.name}' ({graph.root.class_name}): a subclassed "
-                "model whose architecture is not serialized; none of its BN layers could be checked",
-            )
+        check_graph(graph, result, rules, context)
+
+
+def check_graph(graph: Any, result: FileResult, rules: list[Rule], context: TrainingContext) -> None:
+    """The model rules on a model graph (read from a file, or built from a live model)."""
+    result.keras_version = graph.keras_version
+    if graph.optimizer_iterations:
+        context = context.merged_under(source=FROM_OPTIMIZER, steps=graph.optimizer_iterations)
+    if graph.input_batch_size():
+        context = context.merged_under(source="the model's Input signature", batch_size=graph.input_batch_size())
+    result.context = context.describe()
+    for rule in rules:
+        if rule.check_model is not None:
+            result.diagnostics.extend(rule.check_model(graph, context))
+    result.notes = graph.all_notes()
+    if not graph.root.children:  # a subclassed model saved with `"config": {}`
+        result.notes.insert(
+            0,
+            f"the file records no layers for '{graph.root.name}' ({graph.root.class_name}): a subclassed "
+            "model whose architecture is not serialized; none of its BN layers could be checked",
+        )
 
 
 def _lint_script(

@@ -1,0 +1,97 @@
+"""bnlint.check(model): the model rules on a live Keras 3 or tf_keras model object.
+
+The graph is built from what the model would write into a `.keras` file (its serialized
+config, compile config and optimizer step count) and its BN variables, read from the objects;
+nothing is saved, loaded or run. Keras is not imported here: the model's own package, already
+in sys.modules, is used.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import numpy as np
+
+from .context import from_options
+from .graph import Layer, ModelGraph, generation_of, split_path
+from .linting import FileResult, check_graph, in_order, report
+from .readers.keras_config import build_root
+from .rules import select
+from .weights import BNWeights, StoredArray, WeightError, WeightSource, variable_names
+
+
+def check(
+    model: Any,
+    *,
+    dataset_size: int | None = None,
+    batch_size: int | None = None,
+    epochs: int | None = None,
+    steps: int | None = None,
+    select_codes: tuple[str, ...] = (),
+    ignore_codes: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    package = sys.modules[type(model).__module__.split(".")[0]]  # keras (3, or 2.x) or tf_keras
+    version = getattr(package, "__version__", None)
+    config = json.loads(json.dumps(package.saving.serialize_keras_object(model), default=_plain))
+    root = build_root(config)
+    graph = ModelGraph(
+        path=model.name,
+        kind="live",
+        keras_version=version,
+        generation=generation_of(version),
+        root=root,
+        training_config=config.get("compile_config"),
+        optimizer_iterations=_iterations(model),
+        weights=BNWeights(LiveWeights(model, root)),
+    )
+    context = from_options("API argument", dataset_size=dataset_size, batch_size=batch_size, epochs=epochs, steps=steps)
+    result = FileResult(path=model.name, kind="model")
+    check_graph(graph, result, select(list(select_codes), list(ignore_codes)), context)
+    in_order(result)
+    return report([result])
+
+
+def _plain(value: Any) -> Any:
+    """What json cannot write itself (numpy scalars and arrays in a config), as the file has it."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
+def _iterations(model: Any) -> int | None:
+    """The optimizer's step count: steps already taken (a model not yet trained has none)."""
+    optimizer = getattr(model, "optimizer", None)
+    try:
+        count = int(np.asarray(optimizer.iterations)) if optimizer is not None else 0
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return count or None
+
+
+class LiveWeights(WeightSource):
+    """A BN layer's variables, read from the layer object the graph's path names."""
+
+    def __init__(self, model: Any, root: Layer):
+        self.model, self.root = model, root
+
+    def stored(self, layer: Layer) -> dict[str, StoredArray]:
+        live = self.model
+        for name in split_path(layer.path)[1:]:  # the first name is the model's own
+            try:
+                live = live.get_layer(name)
+            except (ValueError, AttributeError):
+                raise WeightError(f"no layer '{name}' in the live model") from None
+        by_name = {_short(variable): variable for variable in live.weights}
+        found = {}
+        for name in variable_names(layer.config):
+            if name not in by_name:
+                raise WeightError(f"variable {name} missing")
+            variable = by_name[name]
+            array = np.asarray(variable)
+            found[name] = StoredArray(array.shape, array.dtype, lambda array=array: array)
+        return found
+
+
+def _short(variable: Any) -> str:
+    """'moving_mean' for Keras 3's `moving_mean` and tf_keras' `bn/moving_mean:0`."""
+    return str(getattr(variable, "name", "")).split("/")[-1].split(":")[0]

@@ -1,0 +1,71 @@
+"""bnlint.check(model) on live models: every model-rule example, built by the real Keras 3
+and tf_keras, gets the same findings on the same layers as linting the `.keras` file it is
+saved to. Each generation runs in a subprocess of its own (its Keras imported there,
+never in the test process, whose lint path must stay free of TensorFlow)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bnlint.rules import RULES
+
+from recipes import RECIPES
+
+# Builds each example with its Keras (the recipe code the fixtures run), checks the live model,
+# saves it as .keras and lints the file.
+HARNESS = """
+import json, os, sys, tempfile
+sys.path.insert(0, os.environ["BNLINT_TESTS"])
+import keras_factory as factory
+import bnlint
+out = []
+for code, context in json.loads(sys.argv[2]):
+    scope = {"keras": factory.keras, "layers": factory.layers, "np": factory.np,
+             "make_base": factory.make_base, "pretend_pretrained": factory.pretend_pretrained}
+    exec(code, scope)
+    model = scope["model"]
+    live = bnlint.check(model, **context)["files"][0]
+    path = os.path.join(tempfile.mkdtemp(), "model.keras")
+    model.save(path)
+    saved = bnlint.lint(path, **context)["files"][0]
+    out.append({"code": code, "name": live["path"], "error": live["error"], "keras": live["keras_version"],
+                "live": sorted((d["code"], d["layer"], d["severity"]) for d in live["diagnostics"]),
+                "saved": sorted((d["code"], d["layer"], d["severity"]) for d in saved["diagnostics"])})
+    factory.keras.backend.clear_session()
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("generation", ["keras3", "keras2"])
+def test_check_of_a_live_model_agrees_with_linting_its_file(generation):
+    cases = [
+        (example.code, example.context)
+        for rule in RULES.values()
+        if rule.code != "BN013"  # models that hold code: saving a Lambda is not what this is about
+        for index, example in enumerate(rule.examples)
+        if example.kind == "model" and "keras" in RECIPES[f"{rule.code}-{index}"].formats
+    ]
+    env = {**os.environ, "BNLINT_TESTS": str(Path(__file__).parent), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", HARNESS, generation, json.dumps(cases)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(done.stdout.splitlines()[-1])
+    assert len(results) == len(cases) > 20
+    fired = 0
+    for result in results:
+        assert result["error"] is None, result
+        assert result["live"] == result["saved"], result["code"]
+        fired += bool(result["live"])
+    assert fired > 15  # the comparison covers real findings, not only clean models
+    assert {r["keras"][0] for r in results} == {"3" if generation == "keras3" else "2"}
