@@ -8,6 +8,7 @@ in sys.modules, is used.
 
 from __future__ import annotations
 
+import html
 import json
 import sys
 from typing import Any
@@ -50,7 +51,25 @@ def check(
     result = FileResult(path=model.name, kind="model")
     check_graph(graph, result, select(list(select_codes), list(ignore_codes)), context)
     in_order(result)
-    return report([result])
+    return Report(report([result]))
+
+
+class Report(dict):
+    """The JSON document of `lint()`, shown in Jupyter as a table of the findings."""
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for entry in self["files"]:
+            for d in entry["diagnostics"]:
+                cells = (d["code"], d["severity"], d["layer"] or "", d["message"], d["detail"])
+                rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        if not rows:
+            notes = "; ".join(n for entry in self["files"] for n in entry.get("notes", []))
+            return (
+                f"<p>No BatchNormalization problems found{html.escape(' (notes: ' + notes + ')') if notes else ''}.</p>"
+            )
+        head = "".join(f"<th>{title}</th>" for title in ("rule", "severity", "layer", "finding", "detail"))
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def _plain(value: Any) -> Any:

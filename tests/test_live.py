@@ -30,11 +30,16 @@ for code, context in json.loads(sys.argv[2]):
              "make_base": factory.make_base, "pretend_pretrained": factory.pretend_pretrained}
     exec(code, scope)
     model = scope["model"]
-    live = bnlint.check(model, **context)["files"][0]
+    report = bnlint.check(model, **context)
+    assert isinstance(report, dict) and set(json.loads(json.dumps(report))) == {"version", "files"}  # lint()'s document
+    live = report["files"][0]
     path = os.path.join(tempfile.mkdtemp(), "model.keras")
     model.save(path)
     saved = bnlint.lint(path, **context)["files"][0]
-    out.append({"code": code, "name": live["path"], "error": live["error"], "keras": live["keras_version"],
+    table = report._repr_html_()  # what Jupyter shows
+    shown = [d["code"] in table and d["severity"] in table for d in live["diagnostics"]]
+    out.append({"table": all(shown) if shown else "No BatchNormalization problems found" in table,
+                "code": code, "name": live["path"], "error": live["error"], "keras": live["keras_version"],
                 "live": sorted((d["code"], d["layer"], d["severity"]) for d in live["diagnostics"]),
                 "saved": sorted((d["code"], d["layer"], d["severity"]) for d in saved["diagnostics"])})
     factory.keras.backend.clear_session()
@@ -66,6 +71,7 @@ def test_check_of_a_live_model_agrees_with_linting_its_file(generation):
     for result in results:
         assert result["error"] is None, result
         assert result["live"] == result["saved"], result["code"]
+        assert result["table"], result["code"]
         fired += bool(result["live"])
     assert fired > 15  # the comparison covers real findings, not only clean models
     assert {r["keras"][0] for r in results} == {"3" if generation == "keras3" else "2"}
