@@ -97,7 +97,7 @@ def fix_paths(paths: list[str], options: Options, fix_options: FixOptions, jobs:
     """Fix every input (in `jobs` processes, as lint_paths lints them)."""
     check_output_option(paths, fix_options.output)
     work = partial(fix_file, options=options, fix_options=fix_options)
-    return in_parallel(work, files_to_lint(paths, options), jobs, _failed)
+    return in_parallel(work, files_to_lint(paths, options), jobs, _failed, options)
 
 
 def _failed(path: str, error: str) -> FixReport:

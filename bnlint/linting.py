@@ -70,12 +70,16 @@ def lint_paths(paths: Iterable[str], options: Options, jobs: int = 1) -> list[Fi
     """Lint every input; with jobs > 1, in that many processes, in the same order as a
     serial run (one file is always linted here: no start-up cost)."""
     files = files_to_lint(paths, options)
-    return in_parallel(
-        partial(lint_file, options=options), files, jobs, lambda path, error: FileResult(path, error=error)
-    )
+    return in_parallel(partial(lint_file, options=options), files, jobs, _unlinted, options)
 
 
-def in_parallel(work: Callable[[str], T], files: list[str], jobs: int, failed: Callable[[str, str], T]) -> list[T]:
+def _unlinted(path: str, error: str) -> FileResult:
+    return FileResult(path, error=error)
+
+
+def in_parallel(
+    work: Callable[[str], T], files: list[str], jobs: int, failed: Callable[[str, str], T], options: Options
+) -> list[T]:
     """work(path) for every file, in `jobs` forked processes and in the order of `files`.
     A worker killed mid-run (the out-of-memory killer) breaks the pool: the files not done are
     then each run in a forked child of their own, and the one that dies is `failed(path, why)`."""
@@ -100,7 +104,7 @@ def in_parallel(work: Callable[[str], T], files: list[str], jobs: int, failed: C
             try:
                 results.extend(future.result())
             except BrokenProcessPool:
-                results.extend(_alone(work, path, failed) for path in chunk)
+                results.extend(_alone(work, path, failed, options) for path in chunk)
     return results
 
 
@@ -120,13 +124,13 @@ def _preload(files: list[str]) -> None:
         import_module("bnlint.readers").load_reader(kind)
 
 
-def _alone(work: Callable[[str], T], path: str, failed: Callable[[str, str], T]) -> T:
+def _alone(work: Callable[[str], T], path: str, failed: Callable[[str, str], T], options: Options) -> T:
     """work(path) in a forked child of its own: a file that kills its process is that file's
     error and nothing else is lost."""
     from .isolation import run_isolated
 
     try:
-        return run_isolated(lambda: work(path), DEFAULT_LIMITS.max_seconds)
+        return run_isolated(lambda: work(path), limits_for(path, options).max_seconds)  # the file's max-seconds
     except InputError as exc:
         return failed(path, str(exc))
 
