@@ -179,12 +179,13 @@ def lint_script(
     defaults = f" (with the script's defaults: {', '.join(facts.settings)})" if facts.settings else ""
     suppressions = scan(source.text)
     found: list[Diagnostic] = []
-    lines = source.text.split("\n")
+    lines: list[str] = []  # split only when a finding needs its source line
     for check in checks:
         for diagnostic in check(facts, context):
             if suppressions.hides(diagnostic.code, diagnostic.line):
                 continue
             diagnostic.detail += defaults  # the headline stays short
+            lines = lines or source.text.split("\n")
             if diagnostic.line is not None and 0 < diagnostic.line <= len(lines):
                 diagnostic.extra["source_line"] = lines[diagnostic.line - 1]  # the full output's code frame
             if source.cells:
