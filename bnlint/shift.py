@@ -14,6 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Overall score above which data counts as far from what the BN statistics describe
+# (`bnlint probe`'s verdict). Provisional: the transfer experiment
+# (benchmarks/transfer_experiment.py) will set it from measured fine-tuning outcomes.
+THRESHOLD = 0.5
+
 
 class ChannelMoments:
     """Streaming per-channel count, mean and variance over every axis but `axis`."""
