@@ -1,4 +1,4 @@
-"""Command line: `bnlint [check] PATH...` and `bnlint rules [CODE]`.
+"""Command line: `bnlint [check] PATH...`, `rules [CODE]`, `inspect`, `probe` and `recalibrate`.
 
 Only wiring lives here: options become lint Options, results go to a formatter.
 """
@@ -19,6 +19,7 @@ from .errors import InputError
 from .fix_cli import fix_options
 from .fix_cli import requested as fixing_requested
 from .fix_cli import run as run_fixes
+from .probe_cli import data_options
 
 FORMATS = ("text", "json")  # `rules` and `inspect`
 OUTPUT_FORMATS = ("full", "concise", "json", "sarif", "github", "gitlab")
@@ -233,6 +234,61 @@ def inspect(model, output_format, limit):
     from .output.inventory_table import render
 
     render(report, Console(highlight=False))
+
+
+@main.command()
+@click.argument("model", type=click.Path())
+@data_options
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Also draw the shift per layer to this PNG.")
+def probe(model, plot_path, **options):
+    """Measure how far DATA is from what each BN layer's moving statistics expect.
+
+    Runs MODEL in inference mode on the data with the Keras that saved it and compares
+    each BN layer's input (per-channel mean and variance) with its moving statistics:
+    mean shift = mean over channels of |mean - moving_mean| / sqrt(moving_variance + eps),
+    log var ratio = mean over channels of |log((var + eps) / (moving_variance + eps))|,
+    score = their sum; the overall score is the mean over BN layers. Above the threshold
+    the data is "far": let BN adapt (or `bnlint recalibrate`); else keep BN frozen.
+
+    --format json: {"path", "keras_version", "samples", "score", "threshold", "verdict",
+    "layers": [{"path", "channels", "mean_shift", "log_var_ratio", "score"}]}.
+    """
+    from .probe_cli import guarded, run_probe
+
+    guarded(model, lambda: run_probe(model, options, plot_path))
+
+
+@main.command()
+@click.argument("model", type=click.Path())
+@data_options
+@click.option("-o", "--output", type=click.Path(), help="Write the recalibrated model here instead of in place.")
+@click.option("--backup", is_flag=True, help="In place: keep the original as MODEL.bak.")
+@click.option(
+    "--prior",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Keep the stored statistics as N pseudo-samples beside the data's (0: replace them).",
+)
+def recalibrate(model, output, backup, prior, **options):
+    """Re-estimate every BN layer's moving statistics on DATA (AdaBN) and write them back.
+
+    Layer by layer in network order, each with the earlier ones already recalibrated:
+    the exact mean and population variance of its input over all the data (no moving
+    average). --prior N mixes the stored statistics in as N pseudo-samples (Schneider et
+    al. 2020). Only moving_mean and moving_variance change; .keras and .h5 files of
+    Keras 3 and tf_keras, written atomically. Cost: one pass over the data per stage,
+    a stage being the BN layers that do not feed each other (a plain CNN: one per BN
+    layer; each pass stops at the stage's last BN layer).
+
+    --format json: {"path", "output", "keras_version", "samples", "prior", "passes",
+    "layers": [{"path", "channels", "mean_shift_before", "log_var_ratio_before",
+    "score_before", "score_after"}]} (before: the data against the stored statistics;
+    after: against the written ones, 0 without --prior).
+    """
+    from .probe_cli import guarded, run_recalibrate
+
+    guarded(model, lambda: run_recalibrate(model, options, output, backup, prior))
 
 
 def tune_interpreter() -> None:

@@ -10,6 +10,8 @@ spec says how the new value derives from the file's original arrays:
 - `{"copy_of": <variable>}` and `{"sqrt_plus_epsilon": <variable>}` (of the same layer):
   the variables Batch Renormalization adds, initialised from the moving statistics as
   both Keras generations track them (keras-formats.md §5).
+- `{"values": <array>}`: explicit values (`bnlint recalibrate`'s moving statistics), cast
+  to the stored variable's dtype and shape; a different number of values is refused.
 
 A variable the layer does not have yet is added after its last one. Whatever the edits,
 every touched layer must end up with exactly the variables its new config implies, or
@@ -29,7 +31,7 @@ from ..errors import InputError
 from ..graph import Layer
 from .variables import KERNELS, variables
 
-SPECS = ("minus_bias_of", "copy_of", "sqrt_plus_epsilon")
+SPECS = ("minus_bias_of", "copy_of", "sqrt_plus_epsilon", "values")
 
 
 class VariableStore(ABC):
@@ -99,6 +101,11 @@ class VariableStore(ABC):
             if bias.shape != current.shape:
                 raise Unsupported(f"bias of '{source}' {bias.shape} does not match '{edit.target}' {current.shape}")
             return (current - bias).astype(current.dtype)
+        if how == "values":
+            current, given = self.read(layer, edit.key), np.asarray(source)
+            if given.size != current.size:
+                raise Unsupported(f"{given.size} values for '{edit.target}' {edit.key}, which holds {current.size}")
+            return given.astype(current.dtype).reshape(current.shape)
         value = self.read(layer, source)
         if how == "copy_of":
             return value.copy()
@@ -125,6 +132,8 @@ def check(edit: Edit) -> None:
 def describe(edit: Edit) -> Change:
     """What --diff shows for a weight edit (the arrays themselves are not read for that)."""
     how, source = next(iter(edit.new.items()))
+    if how == "values":
+        return Change(edit.target, edit.key, "stored", f"{np.size(source)} new values")
     formula = {
         "minus_bias_of": f"{edit.key} - bias of {source}",
         "copy_of": f"copy of {source}",

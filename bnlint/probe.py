@@ -1,0 +1,477 @@
+"""`bnlint probe` and `bnlint recalibrate`: run a model on data with the Keras that saved
+it and compare each BN layer's input statistics with its moving statistics (probe), or
+replace the moving statistics with them (recalibrate, AdaBN).
+
+The model file is first read as data (no TensorFlow): its Keras generation, input shape,
+BN layers and any code it holds (BN013, refused unless trusted). Only then is Keras
+imported, in this process: Keras 3 for Keras 3 files, tf_keras for tf_keras / Keras 2
+files, one generation per process (a `bnlint probe` run is one process).
+
+How BN inputs are captured: each BN layer's `call` is replaced on the instance (never on
+the class) while the model runs eagerly in inference mode. That sees every call of every
+BN layer wherever it sits: inside a nested functional base, a Sequential, a wrapper, in
+both Keras generations, with no sub-model to build (a sub-model ending at a BN input
+cannot reach inside a nested base, whose layers' `.input` belong to the base's own graph).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .graph import BN_CLASSES, Generation, path_segment
+from .shift import THRESHOLD, ChannelMoments, LayerShift, layer_shift, mix, overall_score
+
+
+@dataclass
+class ModelInfo:
+    """What the file says about the model, read without Keras."""
+
+    path: str
+    kind: str
+    keras_version: str | None
+    generation: str
+    input_shape: tuple | None  # (batch, height, width, channels) when the config records one input
+    code: list[str]  # what loading it would run (BN013)
+    bn_paths: list[str]
+
+
+def describe(path: str) -> ModelInfo:
+    """Read the model as data (in a forked child with a deadline, as `inspect` does)."""
+    from .detect import kind_of
+    from .fixing import code_it_holds
+    from .isolation import run_isolated
+    from .limits import in_force
+    from .linting import Options, limits_for
+    from .readers import read_model
+
+    kind = kind_of(path)
+    if kind in ("script", "notebook"):
+        raise InputError("probe and recalibrate run saved models (.keras, .h5, SavedModel), not scripts")
+    limits = limits_for(path, Options())
+
+    def work() -> ModelInfo:
+        with in_force(limits), read_model(path, kind) as graph:
+            return ModelInfo(
+                path=path,
+                kind=kind,
+                keras_version=graph.keras_version,
+                generation=graph.generation.value,
+                input_shape=_recorded_input_shape(graph.root),
+                code=code_it_holds(path, kind),
+                bn_paths=[layer.path for layer in graph.bn_layers()],
+            )
+
+    info = run_isolated(work, limits.max_seconds)
+    if info.generation == Generation.LEGACY.value:
+        raise InputError(
+            f"written by legacy Keras {info.keras_version}: bnlint runs models of Keras 3 or tf_keras only "
+            "(load it in tf_keras and save it again)",
+            info.keras_version,
+        )
+    if not info.bn_paths:
+        raise InputError("the model has no BatchNormalization layers", info.keras_version)
+    return info
+
+
+def _recorded_input_shape(root: Any) -> tuple | None:
+    """The single input shape the config records (a Functional's InputLayer, a Sequential's
+    first layer or build shape), or None: Keras then tells, once the model is loaded."""
+    inputs = [child for child in root.children if child.class_name == "InputLayer"]
+    candidates = [child.config for child in inputs[:1]] if len(inputs) == 1 else []
+    if root.is_sequential and root.children and not inputs:
+        candidates = [root.children[0].config, root.config]
+    for config in candidates:
+        shape = config.get("batch_shape") or config.get("batch_input_shape") or config.get("build_input_shape")
+        if isinstance(shape, list):
+            return tuple(shape)
+    return None
+
+
+# -- Keras, in this process ---------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def quiet_native_logs() -> Iterator[None]:
+    """TensorFlow's C++ logging writes to file descriptor 2 before TF_CPP_MIN_LOG_LEVEL is
+    read (oneDNN and CUDA notices): send fd 2 to /dev/null meanwhile and keep Python's
+    sys.stderr (progress bar, error line) on the real one."""
+    if os.environ.get("BNLINT_TRACEBACK"):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    stream = os.fdopen(os.dup(saved), "w", buffering=1, encoding=sys.stderr.encoding, errors="replace")
+    original, sys.stderr = sys.stderr, stream
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        stream.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        sys.stderr = original
+        stream.close()
+
+
+def import_keras(generation: str) -> Any:
+    """The Keras package of a generation, on the TensorFlow backend (the data pipeline and
+    the dependency trace below are TensorFlow's)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    warnings.filterwarnings("ignore")  # Keras' deprecation notices are not the user's business here
+    try:
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+        if generation == Generation.KERAS3.value:
+            import keras
+        else:
+            import tf_keras as keras
+    except ImportError as exc:
+        raise InputError(
+            f"needs TensorFlow and {'Keras 3' if generation == 'keras3' else 'tf_keras'} ({exc}); "
+            "install them: pip install 'bnlint[tensorflow]'"
+        ) from None
+    return keras
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """Keras errors span lines and carry terminal colours: bnlint reports one clean line."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", f"{type(exc).__name__}: {exc}")
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def load_model(keras: Any, path: str) -> Any:
+    """Safe mode stays on even for --trust-model-code: trust only lets bnlint try."""
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - whatever Keras raises, the user gets one line
+        raise InputError(f"Keras cannot load the model ({one_line(exc)})") from None
+
+
+def input_shape(model: Any) -> tuple | None:
+    inputs = getattr(model, "inputs", None) or []
+    if len(inputs) != 1:
+        return None
+    shape = inputs[0].shape
+    return tuple(shape.as_list() if hasattr(shape, "as_list") else shape)
+
+
+@dataclass
+class BNLayer:
+    path: str  # bnlint's layer path (what `inspect` prints)
+    layer: Any
+
+    @property
+    def axis(self) -> int | list[int]:
+        axis = self.layer.axis
+        return list(axis) if isinstance(axis, (list, tuple)) else int(axis)
+
+    def stored(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.array(self.layer.moving_mean.numpy()), np.array(self.layer.moving_variance.numpy())
+
+    def assign(self, mean: np.ndarray, variance: np.ndarray) -> None:
+        for variable, value in ((self.layer.moving_mean, mean), (self.layer.moving_variance, variance)):
+            dtype = np.dtype(getattr(variable.dtype, "as_numpy_dtype", variable.dtype))
+            variable.assign(np.asarray(value).reshape(tuple(variable.shape)).astype(dtype))
+
+
+def bn_layers(keras: Any, model: Any) -> list[BNLayer]:
+    """Every BN layer with bnlint's path for it (the model's name, then each layer's)."""
+    found: list[BNLayer] = []
+
+    def walk(layer: Any, path: str) -> None:
+        children = list(getattr(layer, "layers", None) or [])
+        children += [getattr(layer, key) for key in ("layer", "forward_layer", "backward_layer") if hasattr(layer, key)]
+        for child in children:
+            if child is None:
+                continue
+            child_path = f"{path}/{path_segment(child.name)}"
+            if isinstance(child, keras.layers.BatchNormalization) or type(child).__name__ in BN_CLASSES:
+                found.append(BNLayer(child_path, child))
+            walk(child, child_path)
+
+    walk(model, path_segment(model.name))
+    return found
+
+
+class Interceptor:
+    """While active, each BN layer's `call` is replaced on its instance by one that shows
+    the input to `before(index, inputs)` and the output to `after(index, outputs)`."""
+
+    def __init__(
+        self,
+        bns: list[BNLayer],
+        before: Callable[[int, Any], None],
+        after: Callable[[int, Any], Any] | None = None,
+    ):
+        self.bns, self.before, self.after = bns, before, after
+
+    def __enter__(self) -> Interceptor:
+        for index, bn in enumerate(self.bns):
+            original = bn.layer.call
+
+            def call(inputs: Any, *args: Any, _index: int = index, _original: Any = original, **kwargs: Any) -> Any:
+                self.before(_index, inputs)
+                outputs = _original(inputs, *args, **kwargs)
+                return self.after(_index, outputs) if self.after is not None else outputs
+
+            # object.__setattr__: past Keras' attribute tracking, which would record the function.
+            object.__setattr__(bn.layer, "call", call)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for bn in self.bns:
+            with contextlib.suppress(AttributeError):
+                object.__delattr__(bn.layer, "call")
+
+
+class _StageDone(Exception):
+    """Raised inside the forward pass once every wanted BN input of a batch is seen: the
+    rest of the network is not needed for this batch."""
+
+
+@dataclass
+class Measurement:
+    moments: dict[int, ChannelMoments] = field(default_factory=dict)
+    order: list[int] = field(default_factory=list)  # BN layers in the order the network first calls them
+
+
+def measure(
+    model: Any,
+    bns: list[BNLayer],
+    batches: Iterable[np.ndarray],
+    wanted: set[int] | None = None,
+    calls: dict[int, int] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> Measurement:
+    """One pass over the data in inference mode, merging each wanted BN layer's input
+    statistics batch by batch. `calls` (calls per forward pass, from the trace) lets a
+    pass stop at the last wanted BN layer."""
+    wanted = set(range(len(bns))) if wanted is None else wanted
+    result = Measurement()
+    seen: dict[int, int] = {}
+
+    def before(index: int, inputs: Any) -> None:
+        if index not in result.moments:
+            result.moments[index] = ChannelMoments(bns[index].axis)
+            result.order.append(index)
+        if index not in wanted:
+            return
+        result.moments[index].update(np.asarray(inputs))
+        seen[index] = seen.get(index, 0) + 1
+        if calls is not None and all(seen.get(i, 0) >= calls.get(i, 1) for i in wanted):
+            raise _StageDone
+
+    with Interceptor(bns, before):
+        for batch in batches:
+            seen.clear()
+            try:
+                model(batch, training=False)
+            except _StageDone:
+                pass
+            except InputError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Keras' reason, in one line
+                raise InputError(
+                    f"Keras cannot run the model on inputs of shape {batch.shape} ({one_line(exc)})"
+                ) from None
+            if on_batch is not None:
+                on_batch(len(batch))
+    result.moments = {i: m for i, m in result.moments.items() if i in wanted and m.count}
+    return result
+
+
+# -- probe ----------------------------------------------------------------------------------
+
+
+def probe_report(info: ModelInfo, bns: list[BNLayer], measured: Measurement, samples: int) -> dict[str, Any]:
+    """The `--format json` document of `bnlint probe` (BN layers in network order)."""
+    layers, shifts = [], []
+    for index in measured.order:
+        moments = measured.moments.get(index)
+        if moments is None:
+            continue
+        shift = shift_of(bns[index], moments)
+        shifts.append(shift)
+        layers.append(_shift_row(bns[index].path, shift))
+    score = overall_score(shifts)
+    return {
+        "path": info.path,
+        "keras_version": info.keras_version,
+        "samples": samples,
+        "score": score,
+        "threshold": THRESHOLD,
+        "verdict": "far" if score > THRESHOLD else "close",
+        "layers": layers,
+    }
+
+
+def shift_of(bn: BNLayer, moments: ChannelMoments) -> LayerShift:
+    moving_mean, moving_variance = bn.stored()
+    return layer_shift(moments.mean, moments.variance, moving_mean, moving_variance, float(bn.layer.epsilon))
+
+
+def _shift_row(path: str, shift: LayerShift) -> dict[str, Any]:
+    return {
+        "path": path,
+        "channels": shift.channels,
+        "mean_shift": shift.mean_shift,
+        "log_var_ratio": shift.log_var_ratio,
+        "score": shift.score,
+    }
+
+
+# -- recalibrate ----------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """The passes recalibration makes: stage k holds the BN layers whose inputs depend on
+    BN layers of earlier stages only, so one pass over the data measures them all."""
+
+    stages: list[list[int]]
+    calls: dict[int, int] | None  # calls of each BN layer per forward pass (None: not traced)
+
+
+def plan(model: Any, bns: list[BNLayer], sample: np.ndarray) -> Plan:
+    """Trace one forward pass into a TensorFlow graph and read off which BN layers feed
+    which: a BN layer's stage is one more than the highest stage among the BN layers
+    upstream of its input. Exact (graph reachability, not a numerical test). A layer
+    called more than once, or a model that does not trace, gets one stage per BN layer
+    in call order: always correct, only slower."""
+    import tensorflow as tf
+
+    inputs: dict[int, list[Any]] = {}
+    marks: set[str] = set()
+
+    def before(index: int, tensor: Any) -> None:
+        inputs.setdefault(index, []).append(tensor)
+
+    def after(index: int, outputs: Any) -> Any:
+        marked = tf.identity(outputs)
+        marks.add(marked.op.name)
+        return marked
+
+    try:
+        with Interceptor(bns, before, after):
+            traced = tf.function(lambda x: model(x, training=False), autograph=False)
+            traced.get_concrete_function(tf.TensorSpec((1, *sample.shape[1:]), tf.float32))
+    except Exception:  # noqa: BLE001 - the fallback plan is always correct
+        inputs = {}
+    order = _first_calls(model, bns, sample)
+    if not inputs or any(len(tensors) != 1 for tensors in inputs.values()) or set(inputs) != set(order):
+        return Plan([[index] for index in order], None)
+    levels = _levels(marks, {index: tensors[0] for index, tensors in inputs.items()})
+    stages: dict[int, list[int]] = {}
+    for index in order:
+        stages.setdefault(levels[index], []).append(index)
+    return Plan([stages[level] for level in sorted(stages)], {index: 1 for index in order})
+
+
+def _first_calls(model: Any, bns: list[BNLayer], sample: np.ndarray) -> list[int]:
+    return measure(model, bns, [sample[:1]], wanted=set()).order
+
+
+def _levels(marks: set[str], inputs: dict[int, Any]) -> dict[int, int]:
+    """Stage of each BN layer: 1 + the most marked (BN output) ops on any path to its input;
+    an iterative depth-first walk, as graphs are deeper than Python's recursion limit."""
+    memo: dict[str, int] = {}
+
+    def upstream(start: Any) -> int:
+        stack = [start]
+        while stack:
+            op = stack[-1]
+            if op.name in memo:
+                stack.pop()
+                continue
+            pending = [tensor.op for tensor in op.inputs if tensor.op.name not in memo]
+            if pending:
+                stack.extend(pending)
+                continue
+            deepest = max((memo[tensor.op.name] for tensor in op.inputs), default=0)
+            memo[op.name] = deepest + (op.name in marks)
+            stack.pop()
+        return memo[start.name]
+
+    return {index: upstream(tensor.op) + 1 for index, tensor in inputs.items()}
+
+
+@dataclass
+class Recalibrated:
+    bn: BNLayer
+    before: LayerShift  # the data against the stored statistics
+    after: LayerShift  # the data against the written ones (0 without --prior)
+    mean: np.ndarray
+    variance: np.ndarray
+
+
+def recalibrate(
+    model: Any,
+    bns: list[BNLayer],
+    batches: Callable[[], Iterable[np.ndarray]],
+    samples: int,
+    prior: int,
+    the_plan: Plan,
+    on_batch: Callable[[int], None] | None = None,
+) -> list[Recalibrated]:
+    """AdaBN, stage by stage: measure the stage's BN inputs over all the data (the exact
+    mean and population variance, not an EMA), mix in the stored statistics as `prior`
+    pseudo-samples, and set them on the loaded model before the next stage runs."""
+    done: dict[int, Recalibrated] = {}
+    order: list[int] = []
+    for stage in the_plan.stages:
+        measured = measure(model, bns, batches(), set(stage), the_plan.calls, on_batch)
+        for index in stage:
+            moments = measured.moments.get(index)
+            if moments is None:
+                continue
+            bn = bns[index]
+            stored_mean, stored_variance = bn.stored()
+            mean, variance = moments.mean.ravel(), moments.variance.ravel()
+            if prior:  # without a prior, stored NaN/Inf (BN006) must not leak in as 0 * NaN
+                mean = mix(stored_mean.ravel(), mean, prior, samples)
+                variance = mix(stored_variance.ravel(), variance, prior, samples)
+            before = shift_of(bn, moments)
+            bn.assign(mean, variance)
+            done[index] = Recalibrated(bn, before, shift_of(bn, moments), mean, variance)
+            order.append(index)
+    return [done[index] for index in order]
+
+
+def recalibration_report(
+    info: ModelInfo, output: str, samples: int, prior: int, passes: int, results: list[Recalibrated]
+) -> dict[str, Any]:
+    """The `--format json` document of `bnlint recalibrate`."""
+    return {
+        "path": info.path,
+        "output": output,
+        "keras_version": info.keras_version,
+        "samples": samples,
+        "prior": prior,
+        "passes": passes,
+        "layers": [
+            {
+                "path": r.bn.path,
+                "channels": r.before.channels,
+                "mean_shift_before": r.before.mean_shift,
+                "log_var_ratio_before": r.before.log_var_ratio,
+                "score_before": r.before.score,
+                "score_after": r.after.score,
+            }
+            for r in results
+        ],
+    }
