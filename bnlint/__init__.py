@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .errors import BNLintError, BNLintWarning
+
 __version__ = "0.1.0"
 
 
@@ -73,7 +75,7 @@ def fix(
     return report(fix_paths([paths] if isinstance(paths, str) else list(paths), options, wanted))
 
 
-__all__ = ["__version__", "fix", "lint"]
+__all__ = ["BNLintError", "BNLintWarning", "__version__", "check", "fix", "lint"]
 
 
 def check(

@@ -8,3 +8,16 @@ class InputError(Exception):
     def __init__(self, message: str, keras_version: str | None = None):
         super().__init__(message)
         self.keras_version = keras_version
+
+
+class BNLintError(Exception):
+    """Raised by `bnlint.keras.BNLintCallback(fail_on=...)` before the first training step;
+    `report` is the document of the findings that stopped the run."""
+
+    def __init__(self, message: str, report: dict | None = None):
+        super().__init__(message)
+        self.report = report
+
+
+class BNLintWarning(UserWarning):
+    """A bnlint finding about a live model, issued while it trains."""

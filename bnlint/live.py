@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from .context import from_options
+from .context import TrainingContext, from_options
 from .graph import Layer, ModelGraph, generation_of, split_path
 from .linting import FileResult, check_graph, in_order, report
 from .readers.keras_config import build_root
-from .rules import select
+from .rules import Rule, select
 from .weights import BNWeights, StoredArray, WeightError, WeightSource, variable_names
 
 
@@ -33,25 +33,33 @@ def check(
     select_codes: tuple[str, ...] = (),
     ignore_codes: tuple[str, ...] = (),
 ) -> dict[str, Any]:
+    context = from_options("API argument", dataset_size=dataset_size, batch_size=batch_size, epochs=epochs, steps=steps)
+    return Report(report([checked(graph_of(model), context, select(list(select_codes), list(ignore_codes)))]))
+
+
+def graph_of(model: Any) -> ModelGraph:
+    """The model graph of a live model, as the file readers would build it from its `.keras` file."""
     package = sys.modules[type(model).__module__.split(".")[0]]  # keras (3, or 2.x) or tf_keras
     version = getattr(package, "__version__", None)
     config = json.loads(json.dumps(package.saving.serialize_keras_object(model), default=_plain))
     root = build_root(config)
-    graph = ModelGraph(
+    return ModelGraph(
         path=model.name,
         kind="live",
         keras_version=version,
         generation=generation_of(version),
         root=root,
         training_config=config.get("compile_config"),
-        optimizer_iterations=_iterations(model),
+        optimizer_iterations=iterations(model),
         weights=BNWeights(LiveWeights(model, root)),
     )
-    context = from_options("API argument", dataset_size=dataset_size, batch_size=batch_size, epochs=epochs, steps=steps)
-    result = FileResult(path=model.name, kind="model")
-    check_graph(graph, result, select(list(select_codes), list(ignore_codes)), context)
+
+
+def checked(graph: ModelGraph, context: TrainingContext, rules: list[Rule]) -> FileResult:
+    result = FileResult(path=graph.path, kind="model")
+    check_graph(graph, result, rules, context)
     in_order(result)
-    return Report(report([result]))
+    return result
 
 
 class Report(dict):
@@ -77,7 +85,7 @@ def _plain(value: Any) -> Any:
     return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
-def _iterations(model: Any) -> int | None:
+def iterations(model: Any) -> int | None:
     """The optimizer's step count: steps already taken (a model not yet trained has none)."""
     optimizer = getattr(model, "optimizer", None)
     try:
@@ -94,13 +102,11 @@ class LiveWeights(WeightSource):
         self.model, self.root = model, root
 
     def stored(self, layer: Layer) -> dict[str, StoredArray]:
-        live = self.model
-        for name in split_path(layer.path)[1:]:  # the first name is the model's own
-            try:
-                live = live.get_layer(name)
-            except (ValueError, AttributeError):
-                raise WeightError(f"no layer '{name}' in the live model") from None
-        by_name = {_short(variable): variable for variable in live.weights}
+        try:
+            live = live_layer(self.model, layer.path)
+        except LookupError as exc:
+            raise WeightError(str(exc)) from None
+        by_name = {short_name(variable): variable for variable in live.weights}
         found = {}
         for name in variable_names(layer.config):
             if name not in by_name:
@@ -111,6 +117,17 @@ class LiveWeights(WeightSource):
         return found
 
 
-def _short(variable: Any) -> str:
+def live_layer(model: Any, path: str) -> Any:
+    """The layer object a graph path names (the path's first name is the model's own)."""
+    live = model
+    for name in split_path(path)[1:]:
+        try:
+            live = live.get_layer(name)
+        except (ValueError, AttributeError):
+            raise LookupError(f"no layer '{name}' in the live model") from None
+    return live
+
+
+def short_name(variable: Any) -> str:
     """'moving_mean' for Keras 3's `moving_mean` and tf_keras' `bn/moving_mean:0`."""
     return str(getattr(variable, "name", "")).split("/")[-1].split(":")[0]
