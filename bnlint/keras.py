@@ -15,6 +15,7 @@ speaks the callback protocol both generations call (duck-typed, so one class ser
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import warnings
@@ -33,6 +34,7 @@ from .rules import select as select_rules
 from .rules._shared import momentum_of, statistics_state
 from .semantics import bn_mode
 from .shift import layer_shift
+from .weights import BNWeights
 
 LOGGER = logging.getLogger("bnlint")
 LOGGER.addHandler(logging.NullHandler())  # a library's logger: silent unless the user configures logging
@@ -110,12 +112,8 @@ class BNLintCallback:
         graph = live.graph_of(self.model)
         epochs, steps = self.params.get("epochs"), self.params.get("steps")
         context = from_options(
-            "fit() parameters",
-            epochs=epochs,
-            steps=epochs * steps if epochs and steps else None,
-            batch_size=self.batch_size,
-            dataset_size=self.dataset_size,
-        )
+            "BNLintCallback argument", batch_size=self.batch_size, dataset_size=self.dataset_size
+        ).merged_under(source="fit() parameters", epochs=epochs, steps=epochs * steps if epochs and steps else None)
         self._graph, self._result = graph, live.checked(graph, context, self.rules)
         self._watched = [self._watch(layer) for layer in graph.root.walk() if layer.is_bn]
         self._iterations_at_start = live.iterations(self.model) or 0
@@ -288,7 +286,11 @@ class BNLintCallback:
         rules = [rule for rule in self.rules if rule.code == "BN006"]
         if not rules:
             return
-        final = live.checked(live.graph_of(self.model), from_options("fit()"), rules)
+        # The same graph, its BN variables read again (the config did not change in fit()).
+        graph = dataclasses.replace(
+            self._graph, weights=BNWeights(live.LiveWeights(self.model, self._graph.root)), notes=[]
+        )
+        final = live.checked(graph, from_options("fit()"), rules)
         known = {(d.code, d.layer, d.message) for d in self._result.diagnostics}
         new = [d for d in final.diagnostics if (d.code, d.layer, d.message) not in known]
         for d in new:

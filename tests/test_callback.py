@@ -155,6 +155,17 @@ with warnings.catch_warnings():
     model.fit(X, np.zeros((64, 2), "float32"), epochs=1, batch_size=16, verbose=0, callbacks=[callback])
 out["stale"] = {"measured": callback.measured,
                 "findings": [(d["code"], d["severity"], d["message"], d["detail"]) for d in callback.report["files"][0]["diagnostics"]]}
+
+# Statistics poisoned during the run (as a diverging loss leaves them): BN006 at the end.
+base = factory.make_base()
+inp = keras.Input((8, 8, 3)); model = keras.Model(inp, head(base(inp))); model.compile("sgd", "mse")
+poison = keras.callbacks.LambdaCallback(
+    on_train_batch_end=lambda batch, logs: base.get_layer("bn2").moving_variance.assign(np.full((4,), np.nan, "float32")))
+callback = BNLintCallback(verbose=0)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    model.fit(X, np.zeros((64, 2), "float32"), epochs=1, batch_size=16, verbose=0, callbacks=[callback, poison])
+out["poisoned"] = [(d["code"], d["layer"], d["message"]) for d in callback.report["files"][0]["diagnostics"] if d["code"] == "BN006"]
 print(json.dumps(out))
 """
 
@@ -252,3 +263,9 @@ def test_a_trainable_change_the_train_function_ignores_is_reported(runs):
     else:  # tf_keras restores the trainable state of compile(): frozen, as bnlint predicts
         assert all(m["predicted_trains"] == m["updated"] is False for m in stale["measured"])
         assert not [f for f in stale["findings"] if f[0] == "BN900"]
+
+
+def test_statistics_broken_during_the_run_are_reported_at_its_end(runs):
+    _, results = runs
+    [(code, layer, message)] = results["poisoned"]
+    assert layer.endswith("base/bn2") and message.startswith("after training: ")
