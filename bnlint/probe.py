@@ -345,6 +345,7 @@ class Plan:
 
     stages: list[list[int]]
     calls: dict[int, int] | None  # calls of each BN layer per forward pass (None: not traced)
+    order: list[int]  # network order: the order of the BN layers' first calls
 
 
 def plan(model: Any, bns: list[BNLayer], sample: np.ndarray) -> Plan:
@@ -374,12 +375,12 @@ def plan(model: Any, bns: list[BNLayer], sample: np.ndarray) -> Plan:
         inputs = {}
     order = _first_calls(model, bns, sample)
     if not inputs or any(len(tensors) != 1 for tensors in inputs.values()) or set(inputs) != set(order):
-        return Plan([[index] for index in order], None)
+        return Plan([[index] for index in order], None, order)
     levels = _levels(marks, {index: tensors[0] for index, tensors in inputs.items()})
     stages: dict[int, list[int]] = {}
     for index in order:
         stages.setdefault(levels[index], []).append(index)
-    return Plan([stages[level] for level in sorted(stages)], {index: 1 for index in order})
+    return Plan([stages[level] for level in sorted(stages)], {index: 1 for index in order}, order)
 
 
 def _first_calls(model: Any, bns: list[BNLayer], sample: np.ndarray) -> list[int]:
@@ -432,7 +433,6 @@ def recalibrate(
     mean and population variance, not an EMA), mix in the stored statistics as `prior`
     pseudo-samples, and set them on the loaded model before the next stage runs."""
     done: dict[int, Recalibrated] = {}
-    order: list[int] = []
     for stage in the_plan.stages:
         measured = measure(model, bns, batches(), set(stage), the_plan.calls, on_batch)
         for index in stage:
@@ -448,8 +448,7 @@ def recalibrate(
             before = shift_of(bn, moments)
             bn.assign(mean, variance)
             done[index] = Recalibrated(bn, before, shift_of(bn, moments), mean, variance)
-            order.append(index)
-    return [done[index] for index in order]
+    return [done[index] for index in the_plan.order if index in done]
 
 
 def recalibration_report(

@@ -170,7 +170,8 @@ def feed_for(
                 data.path, f"images of {size[0]}x{size[1]} do not fit the model, which takes {height}x{width}"
             )
     if data.channels is not None and data.channels != channels:
-        raise DataError(data.path, f"the array has {data.channels} channels; the model takes {channels}")
+        plural = "s" * (data.channels != 1)
+        raise DataError(data.path, f"the array has {data.channels} channel{plural}; the model takes {channels}")
     if data.images is not None and channels not in (1, 3, 4):
         raise DataError(data.path, f"images have 1, 3 or 4 channels; the model takes {channels}")
     if preprocess in ("caffe", "torch") and channels != 3:
