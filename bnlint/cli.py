@@ -277,9 +277,13 @@ def recalibrate(model, output, backup, prior, **options):
     the exact mean and population variance of its input over all the data (no moving
     average). --prior N mixes the stored statistics in as N pseudo-samples (Schneider et
     al. 2020). Only moving_mean and moving_variance change; .keras and .h5 files of
-    Keras 3 and tf_keras, written atomically. Cost: one pass over the data per stage,
-    a stage being the BN layers that do not feed each other (a plain CNN: one per BN
-    layer; each pass stops at the stage's last BN layer).
+    Keras 3 and tf_keras, written atomically.
+
+    Cost: one pass over the data per stage, a stage being BN layers that do not feed
+    each other (read off the traced graph); each pass stops at the stage's last BN layer.
+    Most CNNs chain their BN layers, so it is about one pass per BN layer: MobileNetV2
+    52 passes, DenseNet121 121 (200 images of 64x64: 4.5 minutes on 2 CPU cores). Use
+    --max-samples to bound it.
 
     --format json: {"path", "output", "keras_version", "samples", "prior", "passes",
     "layers": [{"path", "channels", "mean_shift_before", "log_var_ratio_before",

@@ -164,7 +164,9 @@ def load_model(keras: Any, path: str) -> Any:
 
 def input_shape(model: Any) -> tuple | None:
     inputs = getattr(model, "inputs", None) or []
-    if len(inputs) != 1:
+    if len(inputs) > 1:
+        raise InputError(f"the model takes {len(inputs)} inputs: probe and recalibrate feed one image input")
+    if not inputs:
         return None
     shape = inputs[0].shape
     return tuple(shape.as_list() if hasattr(shape, "as_list") else shape)
@@ -315,7 +317,7 @@ def probe_report(info: ModelInfo, bns: list[BNLayer], measured: Measurement, sam
         "samples": samples,
         "score": score,
         "threshold": THRESHOLD,
-        "verdict": "far" if score > THRESHOLD else "close",
+        "verdict": "close" if score <= THRESHOLD else "far",  # NaN (broken statistics, BN006) is far
         "layers": layers,
     }
 
@@ -333,6 +335,17 @@ def _shift_row(path: str, shift: LayerShift) -> dict[str, Any]:
         "log_var_ratio": shift.log_var_ratio,
         "score": shift.score,
     }
+
+
+def json_ready(value: Any) -> Any:
+    """NaN and Inf (a layer with broken statistics) become null: JSON has no such numbers."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_ready(item) for item in value]
+    return value
 
 
 # -- recalibrate ----------------------------------------------------------------------------

@@ -39,7 +39,9 @@ DATA_OPTIONS = (
         metavar="H W",
         help="Resize images to H x W [the model's input size].",
     ),
-    click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True),
+    click.option(
+        "--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Samples per forward pass."
+    ),
     click.option(
         "--max-samples",
         type=click.IntRange(min=1),
@@ -130,7 +132,7 @@ def _loaded(info: Any, data: Any, options: dict[str, Any]) -> tuple[Any, list, A
 
 
 def run_probe(model: str, options: dict[str, Any], plot_path: str | None) -> None:
-    from .probe import measure, probe_report, quiet_native_logs
+    from .probe import json_ready, measure, probe_report, quiet_native_logs
     from .probe_data import batches
 
     if plot_path is not None:
@@ -148,7 +150,7 @@ def run_probe(model: str, options: dict[str, Any], plot_path: str | None) -> Non
 
         plot(report, plot_path)
     if options["output_format"] == "json":
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps(json_ready(report), indent=2))
         return
     from rich.console import Console
 
@@ -163,7 +165,7 @@ def run_probe(model: str, options: dict[str, Any], plot_path: str | None) -> Non
 def run_recalibrate(model: str, options: dict[str, Any], output: str | None, backup: bool, prior: int) -> None:
     from .detect import kind_of
     from .fixing import BACKUP_SUFFIX, check_output
-    from .probe import Plan, plan, quiet_native_logs, recalibrate, recalibration_report
+    from .probe import Plan, json_ready, plan, quiet_native_logs, recalibrate, recalibration_report
     from .probe_data import batches
     from .writers import open_model
 
@@ -209,7 +211,7 @@ def run_recalibrate(model: str, options: dict[str, Any], output: str | None, bac
         raise InputError(f"cannot write {target} ({exc.strerror or exc}); the original is untouched") from None
     report = recalibration_report(info, target, data.count, prior, passes, results)
     if options["output_format"] == "json":
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps(json_ready(report), indent=2))
         return
     from rich.console import Console
 

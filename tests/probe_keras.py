@@ -5,7 +5,8 @@ tf_keras never share an interpreter; the test process never imports TensorFlow).
         Models and data for the probe: `nested` (a functional base with a shortcut branch
         inside a functional model, trained a few steps on `train` data so its moving
         statistics describe that data), `sequential` (the same kind of base inside a
-        Sequential), `lambda` (a model holding code); `close.npy` / `far.npy`, and the
+        Sequential), `lambda` (a model holding code), `broken` (`nested` with a NaN
+        moving mean and a negative moving variance); `close.npy` / `far.npy`, and the
         same small images as PNG files in class folders and as `images.npy`.
     python probe_keras.py {keras3|keras2} check JOBS.json
         Per job {"model", "data"}: each BN layer's input mean and population variance on
@@ -82,6 +83,11 @@ def build(out: str) -> None:
             model.save(os.path.join(out, f"{name}.{suffix}"))
     if GENERATION == "keras2":
         nested.save(os.path.join(out, "nested_savedmodel"), save_format="tf")
+    # Broken statistics (BN006): a NaN mean and a negative variance; recalibration repairs them.
+    broken = nested.get_layer("base").get_layer("bn2")
+    broken.moving_mean.assign(np.array([np.nan, 0, 0, 0], "float32"))
+    broken.moving_variance.assign(np.array([1, -1, 1, 1], "float32"))
+    nested.save(os.path.join(out, "broken.keras"))
     np.save(os.path.join(out, "close.npy"), data(2, 96, TRAIN_MEAN, TRAIN_SD))
     np.save(os.path.join(out, "far.npy"), data(3, 96, TRAIN_MEAN + 4.0, TRAIN_SD * 3.0))
     pixels = np.random.default_rng(4).integers(0, 256, (6, SIZE, SIZE, CHANNELS), dtype=np.uint8)

@@ -61,6 +61,15 @@ def _cases(generation: str, built: Path, work: Path) -> dict[str, list]:
         cases["far"] = ["probe", built / "nested.h5", "--data", far, "--plot", work / "far.png"]
         for name, data in (("images", built / "images"), ("images-npy", built / "images.npy")):
             cases[name] = ["probe", built / "nested.h5", "--data", data, "--preprocess", "tf", "--format", "json"]
+        cases["broken"] = ["probe", built / "broken.keras", "--data", close, "--format", "json"]
+        cases["broken-recalibrate"] = [
+            "recalibrate",
+            built / "broken.keras",
+            "--data",
+            close,
+            "-o",
+            work / "fixed.keras",
+        ]
         cases["lambda"] = ["probe", built / "lambda.keras", "--data", close]  # refused before TensorFlow starts
         cases["lambda-trusted"] = ["probe", built / "lambda.keras", "--data", close, "--trust-model-code"]
     else:
@@ -301,6 +310,25 @@ def test_savedmodel_and_code_are_refused(probe_runs):
     trusted = runs["lambda-trusted"]
     assert trusted.returncode == 2 and trusted.stderr.count("\n") == 1
     assert "Keras cannot load the model" in trusted.stderr and "Traceback" not in trusted.stderr
+
+
+def test_broken_statistics_are_far_and_recalibration_repairs_them(probe_runs):
+    state = probe_runs["keras3"]
+    report = json.loads(_ok(state["runs-done"]["broken"]).stdout)  # strict JSON: no NaN
+    [broken] = [layer for layer in report["layers"] if layer["path"] == "nested/base/bn2"]
+    assert broken["score"] is None and report["score"] is None and report["verdict"] == "far"
+    _ok(state["runs-done"]["broken-recalibrate"])
+    fixed = json.loads(_ok(_cli("inspect", "--format", "json", state["work"] / "fixed.keras")).stdout)
+    [statistics] = [layer["statistics"] for layer in fixed["bn_layers"] if layer["path"] == "nested/base/bn2"]
+    assert all(np.isfinite(statistics["moving_mean"])) and statistics["moving_variance"][0] > 0
+
+
+def test_plot_without_matplotlib_is_one_line(tmp_path):
+    code = "import sys; sys.modules['matplotlib'] = None; from bnlint.cli import run; run()"
+    args = ["probe", "m.keras", "--data", "d.npy", "--plot", str(tmp_path / "p.png")]
+    run = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1
+    assert run.stderr == "m.keras: error: --plot needs matplotlib, which is not installed: pip install 'bnlint[plot]'\n"
 
 
 def test_bad_input_is_one_line_and_exit_2(probe_runs):

@@ -13,7 +13,11 @@ MISSING = "--plot needs matplotlib, which is not installed: pip install 'bnlint[
 
 def check_available() -> None:
     """Fail before the model runs, not after."""
-    if importlib.util.find_spec("matplotlib") is None:
+    try:
+        found = importlib.util.find_spec("matplotlib") is not None
+    except (ImportError, ValueError):  # ValueError: a module blocked in sys.modules
+        found = False
+    if not found:
         raise InputError(MISSING)
 
 

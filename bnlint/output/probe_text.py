@@ -3,6 +3,7 @@ and the verdict with its numbers) and of `bnlint recalibrate` (a short summary).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rich.console import Console
@@ -41,7 +42,7 @@ def render_probe(report: dict[str, Any], data: str, out: Console) -> None:
             str(row["channels"]),
             f"{row['mean_shift']:.3f}",
             f"{row['log_var_ratio']:.3f}",
-            f"[red]{score}[/]" if row["score"] > threshold else score,
+            score if row["score"] <= threshold else f"[red]{score}[/]",
         )
     out.print(table)
     out.print(verdict_line(report), soft_wrap=True)
@@ -50,11 +51,11 @@ def render_probe(report: dict[str, Any], data: str, out: Console) -> None:
 def verdict_line(report: dict[str, Any]) -> str:
     """The last line: the verdict, the numbers behind it and what to do."""
     rows, score, threshold = report["layers"], report["score"], report["threshold"]
-    far = [row for row in rows if row["score"] > threshold]
+    far = [row for row in rows if not row["score"] <= threshold]  # NaN: broken statistics count as far
     numbers = f"score {score:.3f} {'>' if report['verdict'] == 'far' else '<='} threshold {threshold:g}"
     numbers += f", {len(far)} of {len(rows)} BN layers above it"
     if far:
-        worst = max(far, key=lambda row: row["score"])
+        worst = max(far, key=lambda row: row["score"] if math.isfinite(row["score"]) else math.inf)
         numbers += f", largest {worst['score']:.3f} at {worst['path']}"
     if report["verdict"] == "far":
         return f"[bold red]far[/] ({escape(numbers)}): {escape(FAR_ADVICE)}"
