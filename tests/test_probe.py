@@ -24,6 +24,7 @@ from conftest import CACHE, GENERATIONS, PACKAGE
 HELPER = Path(__file__).with_name("probe_keras.py")
 THRESHOLD = 0.5  # bnlint.shift.THRESHOLD, as the JSON must report it
 PRIOR = 100
+STATS = ("moving_mean", "moving_variance")
 # Recalibrations checked with Keras, per generation: (model, format, options); --backup: in place.
 RECALIBRATIONS = [
     ("nested", "keras", ()),
@@ -338,3 +339,48 @@ def test_bad_input_is_one_line_and_exit_2(probe_runs):
         assert run.returncode == 2, (name, run.stdout, run.stderr)
         assert run.stderr.count("\n") == 1 and run.stdout == "", (name, run.stderr)
         assert run.stderr.startswith(f"{path}: error: ") and reason in run.stderr, (name, run.stderr)
+
+
+def _datasets(path: Path) -> dict[str, bytes]:
+    """Every HDF5 dataset of a .h5 model, or of a .keras archive's model.weights.h5, as bytes."""
+    import zipfile
+
+    import h5py
+
+    if path.suffix == ".keras":
+        inner = path.with_suffix(".weights.h5")
+        inner.write_bytes(zipfile.ZipFile(path).read("model.weights.h5"))
+        path = inner
+    found = {}
+    with h5py.File(path, "r") as h5:
+        h5.visititems(
+            lambda name, item: found.update({name: item[()].tobytes()} if isinstance(item, h5py.Dataset) else {})
+        )
+    return found
+
+
+@pytest.mark.parametrize("fmt", ["keras", "h5"])
+def test_values_edit_writes_those_two_arrays_only(tmp_path, fmt):
+    """The writer's explicit-values spec, without Keras: cast to the stored dtype, every
+    other dataset byte-identical, a wrong number of values refused."""
+    from bnlint.diagnostics import Edit
+    from bnlint.edits import Unsupported
+    from bnlint.writers import open_model
+    from bnlint.writers.weight_ops import describe
+
+    source = _built("keras3") / f"nested.{fmt}"
+    values = np.array([0.5, 1.5, 2.5, 3.5])  # float64: stored as float32
+    edits = [Edit("weights", "nested/base/bn2", key, new={"values": values * (i + 1)}) for i, key in enumerate(STATS)]
+    assert describe(edits[0]).describe() == "nested/base/bn2: moving_mean: stored -> 4 new values"
+    target = tmp_path / f"out.{fmt}"
+    open_model(str(source), fmt).save(str(target), edits)
+    before, after = _datasets(source), _datasets(target)
+    changed = sorted(name for name in before if before[name] != after[name])
+    assert set(before) == set(after) and len(changed) == 2
+    assert sorted(np.frombuffer(after[name], np.float32).tolist() for name in changed) == [
+        [0.5, 1.5, 2.5, 3.5],
+        [1.0, 3.0, 5.0, 7.0],
+    ]
+    wrong = [Edit("weights", "nested/base/bn2", "moving_mean", new={"values": np.zeros(3)})]
+    with pytest.raises(Unsupported, match="3 values for 'nested/base/bn2' moving_mean, which holds 4"):
+        open_model(str(source), fmt).save(str(tmp_path / f"wrong.{fmt}"), wrong)
