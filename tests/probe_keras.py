@@ -37,6 +37,8 @@ import tensorflow as tf  # noqa: E402
 
 SIZE, CHANNELS = 8, 3
 TRAIN_MEAN, TRAIN_SD = 2.0, 1.5
+MOMENTUM = 0.8  # 48 training steps leave 0.8**48 = 2e-5 of the initial statistics
+SAMPLES = 256  # in close.npy and far.npy
 
 
 def make_base():
@@ -44,17 +46,17 @@ def make_base():
     each other: recalibration measures them in one pass)."""
     inp = keras.Input((SIZE, SIZE, CHANNELS))
     x = layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv1")(inp)
-    x = layers.BatchNormalization(momentum=0.5, name="bn1")(x)
+    x = layers.BatchNormalization(momentum=MOMENTUM, name="bn1")(x)
     x = layers.ReLU()(x)
     x = layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv2")(x)
-    x = layers.BatchNormalization(momentum=0.5, name="bn2")(x)
-    shortcut = layers.BatchNormalization(momentum=0.5, name="bn_sc")(layers.Conv2D(4, 1, name="sc")(inp))
+    x = layers.BatchNormalization(momentum=MOMENTUM, name="bn2")(x)
+    shortcut = layers.BatchNormalization(momentum=MOMENTUM, name="bn_sc")(layers.Conv2D(4, 1, name="sc")(inp))
     return keras.Model(inp, layers.ReLU()(layers.Add()([x, shortcut])), name="base")
 
 
 def head(x):
     x = layers.GlobalAveragePooling2D(name="pool")(x)
-    x = layers.BatchNormalization(momentum=0.5, name="bn_top")(x)
+    x = layers.BatchNormalization(momentum=MOMENTUM, name="bn_top")(x)
     return layers.Dense(2, name="out")(x)
 
 
@@ -71,7 +73,7 @@ def build(out: str) -> None:
     # the training data while the kernels barely move.
     nested.compile(optimizer=keras.optimizers.SGD(1e-4), loss="mse")
     train = data(1, 512, TRAIN_MEAN, TRAIN_SD)
-    nested.fit(train, np.zeros((len(train), 2), "float32"), batch_size=64, epochs=2, verbose=0)
+    nested.fit(train, np.zeros((len(train), 2), "float32"), batch_size=64, epochs=6, verbose=0)
     sequential = keras.Sequential([keras.Input((SIZE, SIZE, CHANNELS)), make_base()], name="sequential")
     sequential.add(layers.GlobalAveragePooling2D(name="pool"))
     sequential.add(layers.BatchNormalization(name="bn_top"))
@@ -88,8 +90,8 @@ def build(out: str) -> None:
     broken.moving_mean.assign(np.array([np.nan, 0, 0, 0], "float32"))
     broken.moving_variance.assign(np.array([1, -1, 1, 1], "float32"))
     nested.save(os.path.join(out, "broken.keras"))
-    np.save(os.path.join(out, "close.npy"), data(2, 96, TRAIN_MEAN, TRAIN_SD))
-    np.save(os.path.join(out, "far.npy"), data(3, 96, TRAIN_MEAN + 4.0, TRAIN_SD * 3.0))
+    np.save(os.path.join(out, "close.npy"), data(2, SAMPLES, TRAIN_MEAN, TRAIN_SD))
+    np.save(os.path.join(out, "far.npy"), data(3, SAMPLES, TRAIN_MEAN + 4.0, TRAIN_SD * 3.0))
     pixels = np.random.default_rng(4).integers(0, 256, (6, SIZE, SIZE, CHANNELS), dtype=np.uint8)
     np.save(os.path.join(out, "images.npy"), pixels)
     for index, image in enumerate(pixels):

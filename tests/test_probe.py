@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version
 from pathlib import Path
@@ -19,10 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bnlint.shift import THRESHOLD
+
 from conftest import CACHE, GENERATIONS, PACKAGE
 
 HELPER = Path(__file__).with_name("probe_keras.py")
-THRESHOLD = 0.5  # bnlint.shift.THRESHOLD, as the JSON must report it
+SAMPLES = 256  # in close.npy and far.npy (probe_keras.SAMPLES)
 PRIOR = 100
 STATS = ("moving_mean", "moving_variance")
 # Recalibrations checked with Keras, per generation: (model, format, options); --backup: in place.
@@ -35,6 +38,9 @@ RECALIBRATIONS = [
 def _built(generation: str) -> Path:
     digest = hashlib.sha256(HELPER.read_bytes() + version(PACKAGE[generation]).encode()).hexdigest()[:12]
     folder = CACHE / "probe" / f"{generation}-{digest}"
+    for old in folder.parent.glob(f"{generation}-*"):  # an older helper's (a concurrent run's are new)
+        if old != folder and time.time() - old.stat().st_mtime > 3600:
+            shutil.rmtree(old, ignore_errors=True)
     if not (folder / "built.json").exists():
         scratch = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(scratch, ignore_errors=True)
@@ -205,7 +211,7 @@ def test_probe_statistics_equal_a_direct_computation(probe_runs, generation):
     report = json.loads(_ok(state["runs-done"]["close"]).stdout)
     assert list(report) == ["path", "keras_version", "samples", "score", "threshold", "verdict", "layers"]
     assert report["keras_version"] == json.loads((state["built"] / "built.json").read_text())["keras_version"]
-    assert report["samples"] == 96 and report["threshold"] == THRESHOLD
+    assert report["samples"] == SAMPLES and report["threshold"] == THRESHOLD
     truth = state["checks"]["original-close"]["layers"]
     # The same paths as `bnlint inspect`, in network order (the shortcut BN runs after bn2).
     inspected = json.loads(_ok(_cli("inspect", "--format", "json", state["built"] / "nested.keras")).stdout)
@@ -238,7 +244,7 @@ def test_training_data_is_close_and_shifted_data_far(probe_runs, generation):
     text = _ok(runs["far"])
     lines = text.stdout.strip().splitlines()
     assert "nested/base/bn_sc" in text.stdout and "mean shift" in text.stdout
-    assert lines[-1].startswith("far (score ") and "> threshold 0.5, 4 of 4 BN layers above it" in lines[-1]
+    assert lines[-1].startswith("far (score ") and f"> threshold {THRESHOLD:g}, 4 of 4 BN layers above it" in lines[-1]
     assert float(lines[-1].split()[2]) > 2 * THRESHOLD
     assert lines[-1].endswith("let BN adapt: momentum 0.9 (BN002's fix), or `bnlint recalibrate`")
     assert text.stderr == ""  # no TensorFlow log lines, no progress bar off a terminal
@@ -250,7 +256,7 @@ def test_close_verdict_says_keep_bn_frozen(probe_runs):
     """On a tf_keras SavedModel too: probe loads it; only recalibrate cannot write one."""
     text = _ok(probe_runs["keras2"]["runs-done"]["savedmodel-probe"])
     last = text.stdout.strip().splitlines()[-1]
-    assert last.startswith("close (score ") and "<= threshold 0.5, 0 of 4 BN layers above it" in last
+    assert last.startswith("close (score ") and f"<= threshold {THRESHOLD:g}, 0 of 4 BN layers above it" in last
     assert last.endswith("keep BN frozen (tf_keras: `training=False`; Keras 3: BN `trainable=False`)")
 
 
@@ -286,7 +292,7 @@ def test_recalibrated_statistics_are_the_input_statistics(probe_runs, generation
         assert Path(f"{target}.bak").read_bytes() == source.read_bytes()
     report = json.loads(run.stdout)
     assert list(report) == ["path", "output", "keras_version", "samples", "prior", "passes", "layers"]
-    assert report["samples"] == 96 and report["prior"] == prior
+    assert report["samples"] == SAMPLES and report["prior"] == prior
     assert report["passes"] == 3  # bn1 and bn_sc together, then bn2, then bn_top
     # Reported in network order (the order of the first calls).
     assert [layer["path"] for layer in report["layers"]] == [
