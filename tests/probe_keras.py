@@ -6,7 +6,8 @@ tf_keras never share an interpreter; the test process never imports TensorFlow).
         inside a functional model, trained a few steps on `train` data so its moving
         statistics describe that data), `sequential` (the same kind of base inside a
         Sequential), `lambda` (a model holding code), `broken` (`nested` with a NaN
-        moving mean and a negative moving variance); `close.npy` / `far.npy`, and the
+        moving mean and a negative moving variance), `shared` (a BN layer called twice);
+        `close.npy` / `far.npy`, and the
         same small images as PNG files in class folders and as `images.npy`.
     python probe_keras.py {keras3|keras2} check JOBS.json
         Per job {"model", "data"}: each BN layer's input mean and population variance on
@@ -80,7 +81,12 @@ def build(out: str) -> None:
     sequential(train[:2])
     inp = keras.Input((SIZE, SIZE, CHANNELS))
     with_code = keras.Model(inp, layers.BatchNormalization()(layers.Lambda(lambda t: t * 2.0)(inp)), name="with_code")
-    for name, model in (("nested", nested), ("sequential", sequential), ("lambda", with_code)):
+    inp = keras.Input((SIZE, SIZE, CHANNELS))
+    shared_bn = layers.BatchNormalization(name="shared_bn")  # called twice: its second input depends on it
+    twice = shared_bn(layers.Conv2D(3, 1, name="c2")(shared_bn(layers.Conv2D(3, 1, name="c1")(inp))))
+    shared = keras.Model(inp, layers.BatchNormalization(name="last")(twice), name="shared")
+    models = [("nested", nested), ("sequential", sequential), ("lambda", with_code), ("shared", shared)]
+    for name, model in models:
         for suffix in ("keras", "h5"):
             model.save(os.path.join(out, f"{name}.{suffix}"))
     if GENERATION == "keras2":

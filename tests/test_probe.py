@@ -77,6 +77,8 @@ def _cases(generation: str, built: Path, work: Path) -> dict[str, list]:
             "-o",
             work / "fixed.keras",
         ]
+        cases["shared"] = ["recalibrate", built / "shared.keras", "--data", far, "-o", work / "shared.keras"]
+        cases["shared"] += ["--format", "json"]
         cases["lambda"] = ["probe", built / "lambda.keras", "--data", close]  # refused before TensorFlow starts
         cases["lambda-trusted"] = ["probe", built / "lambda.keras", "--data", close, "--trust-model-code"]
     else:
@@ -304,6 +306,20 @@ def test_recalibrated_statistics_are_the_input_statistics(probe_runs, generation
     assert report["layers"][0]["score_before"] > 1  # bn1 sees the far data itself
     if not prior:
         assert all(layer["score_after"] < 1e-5 for layer in report["layers"])
+
+
+def test_a_bn_layer_called_twice_is_recalibrated_in_call_order(probe_runs):
+    """No stages then (the layer's second input depends on its own statistics): one eager
+    pass per BN layer; the last layer's statistics are exact on the recalibrated model."""
+    state = probe_runs["keras3"]
+    report = json.loads(_ok(state["runs-done"]["shared"]).stdout)
+    assert report["passes"] == 2 and [layer["path"] for layer in report["layers"]] == [
+        "shared/shared_bn",
+        "shared/last",
+    ]
+    after = _cli("probe", state["work"] / "shared.keras", "--data", state["built"] / "far.npy", "--format", "json")
+    scores = {layer["path"]: layer["score"] for layer in json.loads(_ok(after).stdout)["layers"]}
+    assert scores["shared/last"] < 1e-5 and scores["shared/shared_bn"] < report["layers"][0]["score_before"]
 
 
 def test_savedmodel_and_code_are_refused(probe_runs):
