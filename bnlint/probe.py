@@ -8,10 +8,12 @@ imported, in this process: Keras 3 for Keras 3 files, tf_keras for tf_keras / Ke
 files, one generation per process (a `bnlint probe` run is one process).
 
 How BN inputs are captured: each BN layer's `call` is replaced on the instance (never on
-the class) while the model runs eagerly in inference mode. That sees every call of every
-BN layer wherever it sits: inside a nested functional base, a Sequential, a wrapper, in
-both Keras generations, with no sub-model to build (a sub-model ending at a BN input
-cannot reach inside a nested base, whose layers' `.input` belong to the base's own graph).
+the class) while the model runs in inference mode: eagerly for the probe, or once while
+Keras traces it into a TensorFlow graph for recalibration (the replaced call then names
+each BN input tensor of the graph). That sees every call of every BN layer wherever it
+sits: inside a nested functional base, a Sequential, a wrapper, in both Keras
+generations, with no sub-model to build (a sub-model ending at a BN input cannot reach
+inside a nested base, whose layers' `.input` belong to the base's own graph).
 """
 
 from __future__ import annotations
@@ -194,13 +196,15 @@ class BNLayer:
 def bn_layers(keras: Any, model: Any) -> list[BNLayer]:
     """Every BN layer with bnlint's path for it (the model's name, then each layer's)."""
     found: list[BNLayer] = []
+    seen: set[int] = set()  # a layer shared by two nested models is one BN layer (its first path)
 
     def walk(layer: Any, path: str) -> None:
         children = list(getattr(layer, "layers", None) or [])
         children += [getattr(layer, key) for key in ("layer", "forward_layer", "backward_layer") if hasattr(layer, key)]
         for child in children:
-            if child is None:
+            if child is None or id(child) in seen:
                 continue
+            seen.add(id(child))
             child_path = f"{path}/{path_segment(child.name)}"
             if isinstance(child, keras.layers.BatchNormalization) or type(child).__name__ in BN_CLASSES:
                 found.append(BNLayer(child_path, child))
