@@ -4,6 +4,7 @@ matplotlib is an optional extra (`pip install 'bnlint[plot]'`)."""
 from __future__ import annotations
 
 import importlib.util
+import os
 from typing import Any
 
 from ..errors import InputError
@@ -27,6 +28,7 @@ def plot(report: dict[str, Any], path: str) -> None:
 
         matplotlib.use("Agg")  # files only: no display needed
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         raise InputError(MISSING) from None
     rows = report["layers"]
@@ -38,9 +40,12 @@ def plot(report: dict[str, Any], path: str) -> None:
     axes.axhline(
         report["threshold"], color="grey", linestyle="--", linewidth=1, label=f"threshold {report['threshold']:g}"
     )
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are counted, not measured
     axes.set_xlabel("BN layer (network order)")
     axes.set_ylabel("shift")
-    axes.set_title(f"{report['path']}: score {report['score']:.3f} ({report['verdict']}), {report['samples']} samples")
+    axes.set_title(
+        f"{os.path.basename(report['path'].rstrip('/'))}: score {report['score']:.3f} ({report['verdict']}), {report['samples']} samples"
+    )
     axes.legend(loc="best", fontsize="small")
     try:
         figure.savefig(path, dpi=100)
