@@ -121,6 +121,6 @@ def adapt_instead(momentum: float | None, steps: int | None) -> str:
     if momentum is not None and target >= momentum:
         return ""
     return (
-        " If your data is far from the pretraining domain you may instead let them adapt on purpose, faster, "
-        f"with momentum {target:g} (BN002)."
+        " If your data is far from the pretraining domain (measure it: `bnlint probe MODEL --data DIR`) you may "
+        f"instead let them adapt on purpose, faster, with momentum {target:g} (BN002), or `bnlint recalibrate`."
     )

@@ -227,7 +227,12 @@ RULE = Rule(
         "steps and 1% only after 459; keras.applications ship 0.999 (MobileNetV2/V3) and "
         "0.9997 (NASNet). On a small dataset from another domain (medical, satellite) the "
         "model is evaluated with statistics that never caught up with the data, so validation "
-        "accuracy lags far behind training accuracy. PyTorch's default corresponds to m = 0.9."
+        "accuracy lags far behind training accuracy. PyTorch's default corresponds to m = 0.9. "
+        "Measured (bnlint's transfer experiment, README: a BN CNN fine-tuned on 480 images, "
+        "trainable BN, 4 seeds): at batch size 32 momentum 0.9 scored 18 to 42 points of "
+        "validation accuracy above 0.99, on every domain shift including none; at batch size 8, "
+        "1.5 to 8 points. Keeping BN frozen (or recalibrated, then frozen) was better still "
+        "while `bnlint probe` scores the data below its threshold."
     ),
     fix_text=(
         "Sets momentum to max(0.9, 1 - k/T) when the horizon T is known (k = `horizon-factor`, default 5), "

@@ -157,7 +157,11 @@ RULE = Rule(
         "and from another domain. Keras' transfer-learning guide keeps BN in inference mode "
         "for this reason. The opposite choice is also defensible when the new domain differs "
         "a lot (the seed article's histology example), but then the statistics should adapt "
-        "quickly (momentum 0.9), not drift for thousands of steps."
+        "quickly (momentum 0.9), not drift for thousands of steps. `bnlint probe MODEL --data DIR` "
+        "measures which case yours is; in bnlint's transfer experiment (README) adapting BN "
+        "beat freezing it by more than 2 points of validation accuracy only above the probe's "
+        "threshold; on the most shifted domain, BN frozen with its pretrained statistics scored 13 "
+        "to 20 points below BN frozen with recalibrated ones (`bnlint recalibrate`)."
     ),
     fix_text=(
         "Sets trainable=False on those BN layers (or, by choice, BN002's momentum fix). In a script: "
