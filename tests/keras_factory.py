@@ -45,19 +45,19 @@ def make_base(name="base", momentum=0.99, input_shape=(8, 8, 3)):
 def pretend_pretrained(model):
     """Give every BN layer moving statistics other than the initial 0/1, as pretraining would:
     bnlint judges a base whose statistics never moved as not pretrained."""
-    for index, layer in enumerate(_bn_layers(model)):
+    for index, layer in enumerate(bn_layers(model)):
         channels = layer.moving_mean.shape[0]
         layer.moving_mean.assign(np.linspace(-0.5, 0.5, channels).astype("float32") + 0.01 * index)
         layer.moving_variance.assign(np.linspace(0.5, 2.0, channels).astype("float32"))
     return model
 
 
-def _bn_layers(model):
+def bn_layers(model):
     for layer in model.layers:
         if isinstance(layer, layers.BatchNormalization):
             yield layer
         elif hasattr(layer, "layers"):
-            yield from _bn_layers(layer)
+            yield from bn_layers(layer)
 
 
 def keras_view(model) -> list[dict]:

@@ -72,13 +72,7 @@ families = json.loads(sys.argv[2])
 def head(x):
     return layers.Dense(2)(layers.GlobalAveragePooling2D()(x))
 
-def bn_layers(model):
-    for layer in model.layers:
-        if isinstance(layer, layers.BatchNormalization):
-            yield layer
-        elif hasattr(layer, "layers"):
-            yield from bn_layers(layer)
-
+bn_layers = factory.bn_layers
 records = []
 logging.getLogger("bnlint").setLevel(logging.INFO)  # info findings (BN008) are logged at INFO
 logging.getLogger("bnlint").addHandler(type("H", (logging.Handler,), {"emit": lambda self, r: records.append(r)})())
