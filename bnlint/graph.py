@@ -179,6 +179,10 @@ class ModelGraph:
     notes: list[str] = field(default_factory=list)
     # Members of the file whose loading could run code (pickles, duplicate names): BN013.
     code_members: list[str] = field(default_factory=list)
+    # Live tf_keras models only: (layer path, flag as compiled, flag now) for every layer whose
+    # trainable flag changed since compile(); the layers' configs hold the compiled flag, the one
+    # fit() runs with (BN004).
+    trainable_since_compile: list[tuple[str, bool, bool]] = field(default_factory=list)
     # A weights.BNWeights set by the reader: BN arrays are read lazily, only when asked for.
     weights: Any = field(default=None, repr=False)
     _bases: list[Layer] | None = field(default=None, init=False, repr=False)

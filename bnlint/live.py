@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .context import TrainingContext, from_options
-from .graph import Layer, ModelGraph, generation_of, split_path
+from .graph import Generation, Layer, ModelGraph, generation_of, split_path
 from .linting import FileResult, check_graph, in_order, report
 from .readers.keras_config import build_root
 from .rules import Rule, select
@@ -43,6 +43,7 @@ def graph_of(model: Any) -> ModelGraph:
     version = getattr(package, "__version__", None)
     config = json.loads(json.dumps(package.saving.serialize_keras_object(model), default=_plain))
     root = build_root(config)
+    changes = as_compiled(model, root) if generation_of(version) is Generation.KERAS2 else []
     return ModelGraph(
         path=model.name,
         kind="live",
@@ -52,7 +53,31 @@ def graph_of(model: Any) -> ModelGraph:
         training_config=config.get("compile_config"),
         optimizer_iterations=iterations(model),
         weights=BNWeights(LiveWeights(model, root)),
+        trainable_since_compile=changes,
     )
+
+
+def as_compiled(model: Any, root: Layer) -> list[tuple[str, bool, bool]]:
+    """tf_keras' fit() runs every layer with the trainable flag it had at the last compile()
+    (`_compiled_trainable_state`, restored for the run; keras-formats.md §4): give the graph
+    those flags, and return the layers whose flag has changed since (path, compiled, now).
+    Keras 3 records the state only to warn about a change; its fit() runs the flags in force
+    when the train function is first traced (the first fit() after compile())."""
+    state = getattr(model, "_compiled_trainable_state", None)
+    if not state:
+        return []
+    changes = []
+    for layer in root.walk():
+        try:
+            obj = live_layer(model, layer.path)
+        except LookupError:
+            continue
+        compiled = state.get(obj)
+        if compiled is None or bool(compiled) == bool(obj.trainable):
+            continue
+        layer.config["trainable"] = bool(compiled)
+        changes.append((layer.path, bool(compiled), bool(obj.trainable)))
+    return changes
 
 
 def checked(graph: ModelGraph, context: TrainingContext, rules: list[Rule]) -> FileResult:

@@ -75,3 +75,48 @@ def test_check_of_a_live_model_agrees_with_linting_its_file(generation):
         fired += bool(result["live"])
     assert fired > 15  # the comparison covers real findings, not only clean models
     assert {r["keras"][0] for r in results} == {"3" if generation == "keras3" else "2"}
+
+
+# A base unfrozen after compile() and trained without compiling again: tf_keras' fit() runs the
+# flags of compile() (frozen); Keras 3, before its first fit(), takes the change (trains).
+AFTER_COMPILE = """
+import json, os, sys, warnings
+sys.path.insert(0, os.environ["BNLINT_TESTS"])
+import keras_factory as factory
+import bnlint
+from bnlint.keras import BNLintCallback
+keras, layers, np = factory.keras, factory.layers, factory.np
+base = factory.make_base(); base.trainable = False
+inp = keras.Input((8, 8, 3))
+model = keras.Model(inp, layers.Dense(2)(layers.GlobalAveragePooling2D()(base(inp))))
+model.compile("sgd", "mse")
+base.trainable = True
+report = bnlint.check(model, batch_size=16, steps=8)
+callback = BNLintCallback(batch_size=16, verbose=0)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    model.fit(np.ones((32, 8, 8, 3), "float32"), np.zeros((32, 2), "float32"), batch_size=16, epochs=1,
+              verbose=0, callbacks=[callback])
+print(json.dumps({"findings": [(d["code"], d["layer"], d["severity"], d["message"]) for d in report["files"][0]["diagnostics"]],
+                  "updated": [m["updated"] for m in callback.measured]}))
+"""
+
+
+@pytest.mark.parametrize("generation", ["keras3", "keras2"])
+def test_check_sees_the_trainable_flags_fit_will_run(generation):
+    env = {**os.environ, "BNLINT_TESTS": str(Path(__file__).parent), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", AFTER_COMPILE, generation], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.splitlines()[-1])
+    codes = {code for code, *_ in result["findings"]}
+    if generation == "keras2":
+        assert result["updated"] == [False, False]  # fit() ran the base frozen, as compiled
+        [(code, layer, severity, message)] = [f for f in result["findings"] if f[0] == "BN004"]
+        assert layer.endswith("/base") and severity == "error"
+        assert "set trainable=True after compile()" in message and "trainable=False" in message
+        assert "BN014" not in codes  # its BN layers do not train in that fit()
+    else:
+        assert result["updated"] == [True, True]  # Keras 3 took the change at the first fit()
+        assert "BN004" not in codes and "BN014" in codes

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from ..context import TrainingContext
 from ..diagnostics import Diagnostic, Edit, Fix, Severity
-from ..graph import Generation
+from ..graph import Generation, ModelGraph
 from ._scripts import at, training_call
 from .base import Example, Rule
 
@@ -117,18 +117,45 @@ def _diagnostic(
     )
 
 
+def check_model(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnostic]:
+    """A live tf_keras model (bnlint.check) whose trainable flags changed since compile():
+    fit() will run the compiled ones. Only the outermost changed layer holding BN is named
+    (`base.trainable = True` changes every layer inside the base too)."""
+    changed = {path: (compiled, now) for path, compiled, now in graph.trainable_since_compile}
+    for layer in graph.root.walk():
+        # The model's own flag changed after its own compile() is the GAN idiom: frozen for a
+        # combined model, trained by its own fit() with the compiled flags, as intended.
+        if layer.parent is None or layer.path not in changed or layer.parent.path in changed:
+            continue
+        if not (layer.is_bn or layer.bn_layers()):
+            continue
+        compiled, now = changed[layer.path]
+        yield RULE.diagnostic(
+            f"'{layer.name}' was set trainable={now} after compile(): fit() will run it with trainable={compiled}",
+            layer=layer.path,
+            detail=(
+                "tf_keras' fit() restores the trainable flags of the last compile(), so the change is ignored "
+                f"({'its BN layers stay frozen' if not compiled else 'its BN layers keep training'}). "
+                "Call compile() again after changing trainable; bnlint checked the model as fit() will run it."
+            ),
+        )
+
+
 RULE = Rule(
     code="BN004",
     name="trainable-after-compile",
     severity=Severity.ERROR,
-    summary="(scripts) trainable is changed after compile() and training runs before any recompile.",
+    summary="(scripts, live models) trainable is changed after compile() and training runs before any recompile.",
     what=(
         "Follows the order of `compile()`, `fit()` / `train_on_batch()` and `trainable` assignments in a "
         "script. Fires when a model trains with a trainable state other than the one the script set, "
         "because the change came after `compile()`: ignored on Keras 2 (tf_keras) always, and on Keras 3 "
         "once the model has trained since its compile. On Keras 3 a change made before the first "
         "training does take effect, which breaks the classic GAN pattern: the discriminator is compiled, "
-        "frozen for the combined model, and then never trains itself."
+        "frozen for the combined model, and then never trains itself. On a live tf_keras model "
+        "(`bnlint.check(model)`) it compares each layer's flag with the one recorded by `compile()`, which "
+        "`fit()` restores, and the other rules see the model as `fit()` will run it. Saved files record no "
+        "compile-time flags: the rule does not apply to them."
     ),
     why=(
         "`trainable` is read when the training function is built, not at every step. tf_keras stores the "
@@ -206,4 +233,5 @@ model.fit(train_ds, epochs=5)
         ),
     ),
     check_script=check_script,
+    check_model=check_model,
 )
