@@ -120,3 +120,47 @@ def test_check_sees_the_trainable_flags_fit_will_run(generation):
     else:
         assert result["updated"] == [True, True]  # Keras 3 took the change at the first fit()
         assert "BN004" not in codes and "BN014" in codes
+
+
+# keras.applications bases as users fine-tune them (pretrained statistics, unfrozen, called with
+# training=False): tf_keras DenseNet's layer names hold '/', NASNet nests cells, EfficientNet has a
+# Normalization layer; the live graph must be the saved file's graph for each.
+APPLICATIONS = """
+import json, os, sys, tempfile, warnings
+sys.path.insert(0, os.environ["BNLINT_TESTS"])
+import keras_factory as factory
+import bnlint
+keras, layers = factory.keras, factory.layers
+warnings.simplefilter("ignore")
+out = {}
+for name in ("ResNet50", "DenseNet121", "NASNetMobile", "EfficientNetB0"):
+    base = getattr(keras.applications, name)(weights=None, include_top=False, input_shape=(64, 64, 3), pooling="avg")
+    factory.pretend_pretrained(base)
+    inp = keras.Input((64, 64, 3))
+    model = keras.Model(inp, layers.Dense(3)(base(inp, training=False)))
+    model.compile("adam", "mse")
+    live = bnlint.check(model, batch_size=8)["files"][0]
+    path = os.path.join(tempfile.mkdtemp(), "model.keras")
+    model.save(path)
+    saved = bnlint.lint(path, batch_size=8)["files"][0]
+    out[name] = [sorted((d["code"], d["layer"], d["message"]) for d in r["diagnostics"]) + [r["error"], r.get("notes")]
+                 for r in (live, saved)]
+    keras.backend.clear_session()
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("generation", ["keras3", "keras2"])
+def test_check_of_keras_applications_agrees_with_their_files(generation):
+    env = {**os.environ, "BNLINT_TESTS": str(Path(__file__).parent), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", APPLICATIONS, generation], capture_output=True, text=True, timeout=900, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(done.stdout.splitlines()[-1])
+    assert len(results) == 4
+    for name, (live, saved) in results.items():
+        assert live == saved, name
+        assert live[-2:] == [None, None], name  # no error, nothing left unchecked
+    if generation == "keras3":  # fit() ignores training=False: every base's BN layers train
+        assert all(any(finding[0] == "BN012" for finding in live[:-2]) for live, _ in results.values())
