@@ -41,7 +41,7 @@ class ModelInfo:
     path: str
     kind: str
     keras_version: str | None
-    generation: str
+    generation: str  # the Keras that loads it: "keras3", or "keras2" (tf_keras) for every Keras 2 file
     input_shape: tuple | None  # (batch, height, width, channels) when the config records one input
     code: list[str]  # what loading it would run (BN013)
     bn_paths: list[str]
@@ -75,11 +75,9 @@ def describe(path: str) -> ModelInfo:
 
     info = run_isolated(work, limits.max_seconds)
     if info.generation == Generation.LEGACY.value:
-        raise InputError(
-            f"written by legacy Keras {info.keras_version}: bnlint runs models of Keras 3 or tf_keras only "
-            "(load it in tf_keras and save it again)",
-            info.keras_version,
-        )
+        # Public .h5 files of Keras 2.0-2.3 (and TF 1's tf.keras) load in tf_keras, which runs them
+        # in inference mode exactly as they ran; Keras 1 files do not, and Keras says why.
+        info.generation = Generation.KERAS2.value
     if not info.bn_paths:
         raise InputError("the model has no BatchNormalization layers", info.keras_version)
     return info

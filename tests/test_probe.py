@@ -406,3 +406,27 @@ def test_values_edit_writes_those_two_arrays_only(tmp_path, fmt):
     wrong = [Edit("weights", "nested/base/bn2", "moving_mean", new={"values": np.zeros(3)})]
     with pytest.raises(Unsupported, match="3 values for 'nested/base/bn2' moving_mean, which holds 4"):
         open_model(str(source), fmt).save(str(tmp_path / f"wrong.{fmt}"), wrong)
+
+
+def test_a_keras_2_2_file_is_probed_and_recalibrated_with_tf_keras(tmp_path):
+    """Public .h5 files are often from multi-backend Keras 2.2: tf_keras loads and runs them.
+    The file's conv kernel is zero, so the BN input is exactly 0: the expected numbers are known."""
+    import legacy_files as legacy
+
+    original = legacy.write(tmp_path / "old.h5", legacy.frozen_base_model(), "2.2.4", legacy.base_weights())
+    model = shutil.copy(original, tmp_path / "recalibrated.h5")
+    data = tmp_path / "data.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(12, 8, 8, 3)).astype("float32"))
+    probed = _ok(_cli("probe", original, "--data", data, "--format", "json"))
+    [layer] = json.loads(probed.stdout)["layers"]
+    mean, variance = legacy.bn_arrays()[2:]
+    epsilon = legacy.bn_config("bn1")["epsilon"]
+    assert layer["path"].endswith("base/bn1")
+    assert layer["mean_shift"] == pytest.approx(np.mean(mean / np.sqrt(variance + epsilon)), rel=1e-6)
+    assert layer["log_var_ratio"] == pytest.approx(np.mean(np.abs(np.log(epsilon / (variance + epsilon)))), rel=1e-6)
+    _ok(_cli("recalibrate", model, "--data", data))
+    before, after = _datasets(original), _datasets(model)
+    assert {name for name in before if before[name] != after[name]} == {
+        name for name in before if name.endswith(("moving_mean:0", "moving_variance:0"))
+    }
+    assert json.loads(_ok(_cli("probe", model, "--data", data, "--format", "json")).stdout)["score"] == 0.0
