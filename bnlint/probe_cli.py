@@ -22,7 +22,8 @@ DATA_OPTIONS = (
         "data_path",
         required=True,
         type=click.Path(),
-        help="A folder of images (flat or in class sub-folders), a .npy array (N, H, W, C) or a .npz (array x).",
+        help="A folder of images (flat or in class sub-folders), a .npy array (N, H, W, C) or a .npz (array x); "
+        "for a model that does not take images, an array of its samples (N, features...).",
     ),
     click.option(
         "--preprocess",

@@ -1,6 +1,7 @@
 """The DATA of `bnlint probe` and `bnlint recalibrate`: a folder of images, a `.npy`
 array (N, H, W, C) or a `.npz` (array `x`, else the first), read as float32 batches
-with the keras.applications preprocessing conventions.
+with the keras.applications preprocessing conventions. A model whose input is not an
+image (BN on tabular features, sequences) takes an array of its own sample shape, as is.
 
 Everything that can be checked without TensorFlow is checked when the data is opened
 (the path, the rank, NaN/Inf, image headers, the fit with the model's input), so bad
@@ -57,12 +58,14 @@ class Data:
 
     @property
     def size(self) -> tuple[int, int] | None:
-        """An array's own height and width (images are resized to the model's)."""
-        return None if self.array is None else (int(self.array.shape[1]), int(self.array.shape[2]))
+        """An image array's own height and width (images are resized to the model's)."""
+        return (
+            None if self.array is None or self.array.ndim != 4 else (int(self.array.shape[1]), int(self.array.shape[2]))
+        )
 
     @property
     def channels(self) -> int | None:
-        return None if self.array is None else int(self.array.shape[3])
+        return None if self.array is None or self.array.ndim != 4 else int(self.array.shape[3])
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Feed:
     width: int
     channels: int
     preprocess: str = "none"
+    sample_shape: tuple[int, ...] | None = None  # a non-image model's samples, fed as they are
 
 
 def open_data(path: str, max_samples: int | None = None) -> Data:
@@ -134,10 +138,8 @@ def _load_array(path: str) -> np.ndarray:
         raise DataError(path, f"not a readable NumPy file ({' '.join(str(exc).split())})") from None
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_) or np.iscomplexobj(array):
         raise DataError(path, f"holds {array.dtype} values, not real numbers")
-    if array.ndim != 4:
-        raise DataError(
-            path, f"the array has shape {tuple(array.shape)}: images are (samples, height, width, channels)"
-        )
+    if array.ndim < 2:
+        raise DataError(path, f"the array has shape {tuple(array.shape)}: it must be (samples, ...)")
     if len(array) == 0:
         raise DataError(path, "the array holds no samples")
     for start in range(0, len(array), FINITE_CHECK_ROWS):
@@ -153,9 +155,14 @@ def feed_for(
 ) -> Feed:
     """How the data fits a model whose input is `input_shape` (batch, height, width,
     channels; None where the model takes any size). `where` names the model in errors."""
-    if input_shape is None or len(input_shape) != 4:
-        shown = "unknown" if input_shape is None else tuple(input_shape)
-        raise DataError(where, f"the model's input is {shown}: probe feeds images (batch, height, width, channels)")
+    if input_shape is None:
+        raise DataError(where, "the model's input shape is unknown: probe cannot feed it")
+    if len(input_shape) != 4:
+        return _features(data, tuple(input_shape), image_size, preprocess, where)
+    if data.array is not None and data.array.ndim != 4:
+        raise DataError(
+            data.path, f"the array has shape {tuple(data.array.shape)}: images are (samples, height, width, channels)"
+        )
     _, height, width, channels = (None if not isinstance(d, int) else d for d in input_shape)
     if channels is None:
         raise DataError(where, "the model does not say how many channels its input has")
@@ -179,10 +186,30 @@ def feed_for(
     return Feed(int(size[0]), int(size[1]), channels, preprocess)
 
 
+def _features(data: Data, input_shape: tuple, image_size: tuple | None, preprocess: str, where: str) -> Feed:
+    """A model that does not take images (BN on tabular features, on sequences): an array of
+    its sample shape (None in the model's shape: any size), fed as it is."""
+    wanted = tuple(None if not isinstance(d, int) else d for d in input_shape[1:])
+    if data.array is None:
+        raise DataError(data.path, f"the model takes samples of shape {wanted}, not images: pass a .npy or .npz array")
+    if image_size is not None or preprocess != "none":
+        raise DataError(
+            where, f"the model takes samples of shape {wanted}: --image-size and --preprocess are for images"
+        )
+    found = tuple(data.array.shape[1:])
+    if len(found) != len(wanted) or any(w is not None and w != f for w, f in zip(wanted, found, strict=True)):
+        raise DataError(data.path, f"the array's samples have shape {found}; the model takes {wanted}")
+    return Feed(0, 0, 0, sample_shape=found)
+
+
 def batches(data: Data, feed: Feed, batch_size: int) -> Iterator[np.ndarray]:
-    """The samples as float32 batches (batch, height, width, channels), preprocessed."""
+    """The samples as float32 batches (batch, height, width, channels), preprocessed; a
+    non-image model's samples as they are."""
     for start in range(0, data.count, batch_size):
         chosen = data.indices[start : start + batch_size]
+        if feed.sample_shape is not None:
+            yield np.asarray(data.array[chosen], dtype=np.float32)
+            continue
         if data.array is not None:
             batch = np.asarray(data.array[chosen], dtype=np.float32)
         else:

@@ -85,7 +85,16 @@ def build(out: str) -> None:
     shared_bn = layers.BatchNormalization(name="shared_bn")  # called twice: its second input depends on it
     twice = shared_bn(layers.Conv2D(3, 1, name="c2")(shared_bn(layers.Conv2D(3, 1, name="c1")(inp))))
     shared = keras.Model(inp, layers.BatchNormalization(name="last")(twice), name="shared")
+    # BN on tabular features, first layer: its input is the data itself (known statistics).
+    inp = keras.Input((6,))
+    tabular = keras.Model(
+        inp, layers.Dense(2, name="out")(layers.BatchNormalization(name="bn_tab")(inp)), name="tabular"
+    )
+    tabular.get_layer("bn_tab").moving_mean.assign(np.full(6, 0.5, "float32"))
+    tabular.get_layer("bn_tab").moving_variance.assign(np.full(6, 2.0, "float32"))
+    np.save(os.path.join(out, "tabular.npy"), np.random.default_rng(5).normal(1.0, 3.0, (SAMPLES, 6)).astype("float32"))
     models = [("nested", nested), ("sequential", sequential), ("lambda", with_code), ("shared", shared)]
+    models.append(("tabular", tabular))
     for name, model in models:
         for suffix in ("keras", "h5"):
             model.save(os.path.join(out, f"{name}.{suffix}"))

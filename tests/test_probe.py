@@ -430,3 +430,22 @@ def test_a_keras_2_2_file_is_probed_and_recalibrated_with_tf_keras(tmp_path):
         name for name in before if name.endswith(("moving_mean:0", "moving_variance:0"))
     }
     assert json.loads(_ok(_cli("probe", model, "--data", data, "--format", "json")).stdout)["score"] == 0.0
+
+
+@pytest.mark.parametrize("generation", GENERATIONS)
+def test_a_model_on_tabular_features_takes_an_array_of_its_sample_shape(probe_runs, generation, tmp_path):
+    """BN on features, not images (real public models do this): the array is fed as it is."""
+    built = probe_runs[generation]["built"]
+    data = built / "tabular.npy"
+    [layer] = json.loads(_ok(_cli("probe", built / "tabular.keras", "--data", data, "--format", "json")).stdout)[
+        "layers"
+    ]
+    x = np.load(data).astype(np.float64)
+    assert layer["mean_shift"] == pytest.approx(np.mean(np.abs(x.mean(0) - 0.5) / np.sqrt(2.0 + 1e-3)), rel=1e-6)
+    assert layer["log_var_ratio"] == pytest.approx(np.mean(np.abs(np.log((x.var(0) + 1e-3) / 2.001))), rel=1e-6)
+    recalibrated = tmp_path / "tabular.keras"
+    _ok(_cli("recalibrate", built / "tabular.keras", "--data", data, "-o", recalibrated))
+    again = json.loads(_ok(_cli("probe", recalibrated, "--data", data, "--format", "json")).stdout)
+    assert again["score"] < 1e-6 and again["verdict"] == "close"
+    wrong = _cli("probe", built / "tabular.keras", "--data", built / "close.npy")
+    assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1 and "the model takes (6,)" in wrong.stderr
