@@ -8,12 +8,10 @@ TensorFlow)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+
+from keras_harness import run_in_keras
 
 # Each family builds `model` (compiled) and says how to fit it; the harness fits it with the
 # callback and records what the callback measured, plus a direct computation of the drift.
@@ -166,16 +164,7 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module", params=["keras3", "keras2"])
 def runs(request):
-    env = {**os.environ, "BNLINT_TESTS": str(Path(__file__).parent), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", HARNESS, request.param, json.dumps(FAMILIES)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return request.param, json.loads(done.stdout.splitlines()[-1])
+    return request.param, run_in_keras(HARNESS, request.param, json.dumps(FAMILIES))
 
 
 # What each family's BN layers do in fit(), per generation (keras-formats.md §4): the

@@ -6,15 +6,12 @@ never in the test process, whose lint path must stay free of TensorFlow)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from bnlint.rules import RULES
 
+from keras_harness import run_in_keras
 from recipes import RECIPES
 
 # Builds each example with its Keras (the recipe code the fixtures run), checks the live model,
@@ -56,16 +53,7 @@ def test_check_of_a_live_model_agrees_with_linting_its_file(generation):
         for index, example in enumerate(rule.examples)
         if example.kind == "model" and "keras" in RECIPES[f"{rule.code}-{index}"].formats
     ]
-    env = {**os.environ, "BNLINT_TESTS": str(Path(__file__).parent), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", HARNESS, generation, json.dumps(cases)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    results = json.loads(done.stdout.splitlines()[-1])
+    results = run_in_keras(HARNESS, generation, json.dumps(cases))
     assert len(results) == len(cases) > 20
     fired = 0
     for result in results:
@@ -104,12 +92,7 @@ print(json.dumps({"findings": [(d["code"], d["layer"], d["severity"], d["message
 
 @pytest.mark.parametrize("generation", ["keras3", "keras2"])
 def test_check_sees_the_trainable_flags_fit_will_run(generation):
-    env = {**os.environ, "BNLINT_TESTS": str(Path(__file__).parent), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", AFTER_COMPILE, generation], capture_output=True, text=True, timeout=600, env=env
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.splitlines()[-1])
+    result = run_in_keras(AFTER_COMPILE, generation)
     codes = {code for code, *_ in result["findings"]}
     if generation == "keras2":
         assert result["updated"] == [False, False]  # fit() ran the base frozen, as compiled
@@ -152,12 +135,7 @@ print(json.dumps(out))
 
 @pytest.mark.parametrize("generation", ["keras3", "keras2"])
 def test_check_of_keras_applications_agrees_with_their_files(generation):
-    env = {**os.environ, "BNLINT_TESTS": str(Path(__file__).parent), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", APPLICATIONS, generation], capture_output=True, text=True, timeout=900, env=env
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    results = json.loads(done.stdout.splitlines()[-1])
+    results = run_in_keras(APPLICATIONS, generation)
     assert len(results) == 4
     for name, (live, saved) in results.items():
         assert live == saved, name
