@@ -230,17 +230,21 @@ for constructor in (ResNet50, Xception):
 
 
 def test_an_import_is_added_only_when_the_script_has_none_to_spell_bn_with(tmp_path):
-    script = tmp_path / "backbones.py"
-    script.write_text(IMPORTED)
+    assert_bn_freeze_inserted(
+        tmp_path / "backbones.py", IMPORTED, "from keras.applications import ResNet50, Xception\n", "base"
+    )
+
+
+def assert_bn_freeze_inserted(script, source: str, import_line: str, receiver: str) -> None:
+    """BN014's fix on a Keras 2 script: BatchNormalization imported after `import_line`, and the
+    freeze loop over `receiver.layers` right after the unfreezing statement; the finding gone."""
+    script.write_text(source)
     assert "BN014" in codes(script, keras_version="2")
     bnlint.fix(str(script), keras_version="2")
-    expected = IMPORTED.replace(
-        "from keras.applications import ResNet50, Xception\n",
-        "from keras.applications import ResNet50, Xception\nfrom keras.layers import BatchNormalization\n",
-    ).replace(
+    expected = source.replace(import_line, import_line + "from keras.layers import BatchNormalization\n").replace(
         "        layer.trainable = True\n",
         "        layer.trainable = True\n"
-        "    for layer in base.layers: layer.trainable = layer.trainable and not isinstance(layer, BatchNormalization)\n",
+        f"    for layer in {receiver}.layers: layer.trainable = layer.trainable and not isinstance(layer, BatchNormalization)\n",
     )
     assert script.read_text() == expected
     assert "BN014" not in codes(script, keras_version="2")
@@ -393,20 +397,9 @@ model.fit_generator(None, steps_per_epoch=100, epochs=5)
 
 
 def test_the_freeze_names_what_is_defined_where_it_goes(tmp_path):
-    script = tmp_path / "two_functions.py"
-    script.write_text(TWO_FUNCTIONS)
-    assert "BN014" in codes(script, keras_version="2")
-    bnlint.fix(str(script), keras_version="2")
-    expected = TWO_FUNCTIONS.replace(
-        "from keras.applications import ResNet50\n",
-        "from keras.applications import ResNet50\nfrom keras.layers import BatchNormalization\n",
-    ).replace(
-        "        layer.trainable = True\n",
-        "        layer.trainable = True\n"
-        "    for layer in model.layers: layer.trainable = layer.trainable and not isinstance(layer, BatchNormalization)\n",
+    assert_bn_freeze_inserted(
+        tmp_path / "two_functions.py", TWO_FUNCTIONS, "from keras.applications import ResNet50\n", "model"
     )
-    assert script.read_text() == expected
-    assert "BN014" not in codes(script, keras_version="2")
 
 
 SEQUENTIAL = """import keras
