@@ -90,14 +90,10 @@ def check(
 ) -> dict[str, Any]:
     """The model rules on a live Keras 3 or tf_keras model object (nothing saved or run);
     returns what `lint()` returns for a file, the model's name as its path."""
-    from .live import check as check_live
+    from .context import from_options
+    from .linting import report
+    from .live import Report, checked, graph_of
+    from .rules import select as chosen
 
-    return check_live(
-        model,
-        dataset_size=dataset_size,
-        batch_size=batch_size,
-        epochs=epochs,
-        steps=steps,
-        select_codes=tuple(select),
-        ignore_codes=tuple(ignore),
-    )
+    context = from_options("API argument", dataset_size=dataset_size, batch_size=batch_size, epochs=epochs, steps=steps)
+    return Report(report([checked(graph_of(model), context, chosen(list(select), list(ignore)))]))

@@ -320,8 +320,7 @@ def statistics(layer: Any) -> dict[str, np.ndarray]:
 
 
 def describe_drift(entry: dict[str, Any]) -> str:
-    from .momentum import pct
-
+    pct = momentum.pct
     predicted = f" (BN002 predicted {pct(entry['predicted_left'])})" if entry["predicted_left"] is not None else ""
     return (
         f"drift of the pretrained BN statistics in '{entry['base']}' over {entry['steps']} steps: "

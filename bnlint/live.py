@@ -1,4 +1,4 @@
-"""bnlint.check(model): the model rules on a live Keras 3 or tf_keras model object.
+"""Live Keras 3 and tf_keras model objects as model graphs (bnlint.check, the callback).
 
 The graph is built from what the model would write into a `.keras` file (its serialized
 config, compile config and optimizer step count) and its BN variables, read from the objects;
@@ -15,26 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from .context import TrainingContext, from_options
+from .context import TrainingContext
 from .graph import Generation, Layer, ModelGraph, generation_of, split_path
-from .linting import FileResult, check_graph, in_order, report
+from .linting import FileResult, check_graph, in_order
 from .readers.keras_config import build_root
-from .rules import Rule, select
+from .rules import Rule
 from .weights import BNWeights, StoredArray, WeightError, WeightSource, variable_names
-
-
-def check(
-    model: Any,
-    *,
-    dataset_size: int | None = None,
-    batch_size: int | None = None,
-    epochs: int | None = None,
-    steps: int | None = None,
-    select_codes: tuple[str, ...] = (),
-    ignore_codes: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    context = from_options("API argument", dataset_size=dataset_size, batch_size=batch_size, epochs=epochs, steps=steps)
-    return Report(report([checked(graph_of(model), context, select(list(select_codes), list(ignore_codes)))]))
 
 
 def graph_of(model: Any) -> ModelGraph:
