@@ -122,6 +122,8 @@ def check_model(graph: ModelGraph, context: TrainingContext) -> Iterable[Diagnos
     fit() will run the compiled ones. Only the outermost changed layer holding BN is named
     (`base.trainable = True` changes every layer inside the base too)."""
     changed = {path: (compiled, now) for path, compiled, now in graph.trainable_since_compile}
+    if not changed:  # every model file, and most live models: no walk over the layers
+        return
     for layer in graph.root.walk():
         # The model's own flag changed after its own compile() is the GAN idiom: frozen for a
         # combined model, trained by its own fit() with the compiled flags, as intended.
